@@ -1,0 +1,79 @@
+"""Checkpoint files: what a run saves, and the checks made when one is loaded.
+
+Two kinds, one format (a dict of tensors and plain data, loadable with
+`torch.load(weights_only=True)`, so no pickled code runs on load):
+
+- `checkpoint.pt`: everything needed to continue training exactly where it stopped
+  (networks, optimizers, iteration, every RNG state), rewritten atomically every N
+  iterations;
+- `final.pt`: the trained networks, the resolved config and the run's provenance,
+  written once at the end. Evaluation, figures and DVC use only this one.
+"""
+
+from pathlib import Path
+
+import torch
+
+from infogan.atomic import atomic_path
+from infogan.config import config_from_dict
+from infogan.errors import CheckpointError, ConfigError
+from infogan.nets import build_networks
+
+CHECKPOINT_FORMAT = 1
+RESUMABLE_NAME = "checkpoint.pt"
+FINAL_NAME = "final.pt"
+
+
+def save(payload: dict, destination):
+    """Write `payload` atomically, stamped with the format version."""
+    with atomic_path(destination) as tmp:
+        torch.save({"format": CHECKPOINT_FORMAT, **payload}, tmp)
+
+
+def load(path, map_location="cpu") -> dict:
+    """Read a checkpoint; a missing, truncated or foreign file raises CheckpointError naming it."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint")
+    try:
+        payload = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:  # torch raises many types for a damaged zip or pickle
+        raise CheckpointError(f"{path}: unreadable checkpoint ({type(exc).__name__}: {exc})".splitlines()[0]) from None
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"{path}: not an infogan checkpoint of format {CHECKPOINT_FORMAT}")
+    return payload
+
+
+def check_matches(payload, path, config, seed):
+    """Refuse a checkpoint made by another experiment, other settings or another seed."""
+    if payload["experiment"] != config.name:
+        raise CheckpointError(
+            f"{path}: checkpoint of experiment {payload['experiment']!r}, not {config.name!r}; "
+            "use another --out directory or delete the checkpoint"
+        )
+    if payload["fingerprint"] != config.fingerprint():
+        raise CheckpointError(
+            f"{path}: checkpoint made with other settings of {config.name!r} (config changed since); "
+            "use another --out directory or delete the checkpoint"
+        )
+    if payload["seed"] != seed:
+        raise CheckpointError(f"{path}: checkpoint of seed {payload['seed']}, not {seed}; use another --out directory")
+
+
+def load_trained(run_dir, device="cpu"):
+    """Load a finished run's `final.pt`: (config, generator, discriminator, payload), in eval mode."""
+    path = Path(run_dir) / FINAL_NAME
+    payload = load(path, map_location=device)
+    try:
+        config = config_from_dict(payload["config"])
+    except (KeyError, ConfigError) as exc:
+        raise CheckpointError(f"{path}: its saved config is unusable ({exc})") from None
+    generator, discriminator = build_networks(
+        config.network, config.latent, config.image_shape, config.leaky_relu_slope, config.init_std
+    )
+    try:
+        generator.load_state_dict(payload["generator"])
+        discriminator.load_state_dict(payload["discriminator"])
+    except (KeyError, RuntimeError) as exc:
+        raise CheckpointError(f"{path}: weights do not fit the {config.network!r} networks ({exc})".splitlines()[0]) from None
+    return config, generator.to(device).eval(), discriminator.to(device).eval(), payload

@@ -1,0 +1,139 @@
+"""The `infogan` command: thin argument parsing around the package's steps.
+
+Every failure a user can fix ends the command with exit status 1 and one line on
+stderr naming the file or key at fault; nothing half-written is left behind.
+"""
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+import yaml
+
+from infogan import __version__
+from infogan.errors import ConfigError, InfoganError
+
+
+def _overrides(pairs):
+    """`--set a.b=value` pairs to a nested dict; values are parsed as YAML (numbers, booleans)."""
+    result = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--set {pair!r}: expected KEY=VALUE, e.g. --set speed.bf16_autocast=false")
+        *parents, leaf = key.split(".")
+        node = result
+        for parent in parents:
+            node = node.setdefault(parent, {})
+        node[leaf] = yaml.safe_load(value)
+    return result
+
+
+def _experiment(args, extra=None):
+    from infogan.config import load_experiment
+
+    overrides = _overrides(args.set)
+    overrides.update(extra or {})
+    return load_experiment(args.experiment, args.config, overrides)
+
+
+def cmd_prepare(args):
+    from infogan.data import DATASETS, preparer
+
+    if args.dataset not in DATASETS:
+        raise InfoganError(f"unknown dataset {args.dataset!r}; known: {', '.join(sorted(DATASETS))}")
+    raw_dir = args.raw_dir or Path("data/raw") / args.dataset
+    preparer(args.dataset)(args.out, raw_dir)
+    logging.info("wrote %s", args.out)
+
+
+def cmd_train(args):
+    from infogan.train import train
+
+    config = _experiment(args, {"iterations": args.iterations} if args.iterations else None)
+    final = train(config, args.data, args.out, seed=args.seed, checkpoint_every=args.checkpoint_every,
+                  log_every=args.log_every, device=args.device)
+    logging.info("wrote %s", final)
+
+
+def cmd_evaluate(args):
+    from infogan.evaluate import evaluate
+
+    result = evaluate(args.run_dir, args.data, args.out, device=args.device)
+    summary = {k: result[k] for k in ("experiment", "seed", "categorical_accuracy") if k in result}
+    logging.info("wrote %s: %s", args.out, json.dumps(summary))
+
+
+def cmd_bench(args):
+    from infogan.bench import benchmark
+
+    extra = {"batch_size": args.batch_size} if args.batch_size else None
+    result = benchmark(_experiment(args, extra), iterations=args.iterations, warmup=args.warmup,
+                       device=args.device, threads=args.threads)
+    print(json.dumps(result))
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="infogan", description="Reproduce InfoGAN (Chen et al., NIPS 2016).")
+    parser.add_argument("--version", action="version", version=f"infogan {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def experiment_args(p):
+        p.add_argument("experiment", metavar="EXPERIMENT", help="experiment name in the config file, e.g. mnist_infogan")
+        p.add_argument("--config", type=Path, help="experiments YAML (default: config/experiments.yaml)")
+        p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                       help="override a config key, e.g. --set speed.bf16_autocast=false (repeatable)")
+
+    p = sub.add_parser("prepare", help="download or synthesize a dataset and write it as HDF5")
+    p.add_argument("dataset", metavar="DATASET", help="mnist or synthetic_digits")
+    p.add_argument("--out", type=Path, required=True, help="HDF5 file to write")
+    p.add_argument("--raw-dir", type=Path, help="where raw downloads live (default: data/raw/DATASET)")
+    p.set_defaults(func=cmd_prepare)
+
+    p = sub.add_parser("train", help="train one experiment with one seed; resumes from RUN_DIR/checkpoint.pt")
+    experiment_args(p)
+    p.add_argument("--data", type=Path, required=True, help="HDF5 dataset file")
+    p.add_argument("--out", type=Path, required=True, help="run directory (final.pt appears there at the end)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--iterations", type=int, help="override the experiment's number of iterations")
+    p.add_argument("--checkpoint-every", type=int, default=500, help="iterations between resumable checkpoints")
+    p.add_argument("--log-every", type=int, default=10, help="iterations between metrics log lines")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="score a finished run on a dataset's test split; writes JSON")
+    p.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    p.add_argument("--data", type=Path, required=True, help="HDF5 dataset file (its test split is used)")
+    p.add_argument("--out", type=Path, required=True, help="JSON file to write")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("bench", help="time the training step; prints one JSON line")
+    experiment_args(p)
+    p.add_argument("--iterations", type=int, default=30, help="timed iterations")
+    p.add_argument("--warmup", type=int, default=5, help="untimed iterations first")
+    p.add_argument("--batch-size", type=int, help="override the experiment's batch size")
+    p.add_argument("--threads", type=int, default=2, help="torch threads (0: torch's default)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu")
+    p.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="infogan: %(message)s", stream=sys.stderr)
+    try:
+        args.func(args)
+    except InfoganError as exc:
+        print(f"infogan {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"infogan {args.command}: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,217 @@
+"""Experiment configs: load from YAML, resolve `extends`, check every key.
+
+The experiments file (`config/experiments.yaml`) holds the paper's settings, the one
+source of truth for training, evaluation and the pipeline. A config that names an
+unknown key, misses a required one, or gives a value of the wrong type fails here,
+with the file, the experiment and the key in the message, before any work starts.
+"""
+
+import dataclasses
+import difflib
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from infogan.errors import ConfigError
+from infogan.latent import LatentSpec
+from infogan.nets import ARCHITECTURES
+
+DEFAULT_CONFIG_ENV = "INFOGAN_CONFIG"
+
+
+@dataclass(frozen=True)
+class SpeedOptions:
+    """Speedups, each behind a switch so that its effect on results can be checked."""
+
+    bf16_autocast: bool = True
+    fused_adam: bool = True
+    channels_last: bool = False
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    name: str
+    description: str
+    image_shape: tuple[int, int, int]
+    network: str
+    latent: LatentSpec
+    lambda_categorical: float
+    lambda_continuous: float
+    generator_mutual_information: bool
+    batch_size: int
+    iterations: int
+    lr_discriminator: float
+    lr_generator: float
+    adam_betas: tuple[float, float]
+    leaky_relu_slope: float
+    init_std: float
+    train_images: int | None = None
+    speed: SpeedOptions = field(default_factory=SpeedOptions)
+
+    def to_dict(self) -> dict:
+        """Plain data (lists, not tuples) for YAML, JSON and checkpoints."""
+        return json.loads(json.dumps(dataclasses.asdict(self)))
+
+    def fingerprint(self) -> str:
+        """Hash of every setting that changes what training computes (name and description excluded)."""
+        settings = self.to_dict()
+        for key in ("name", "description", "iterations"):
+            settings.pop(key)
+        return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def default_config_path() -> Path:
+    """$INFOGAN_CONFIG, else ./config/experiments.yaml, else the one beside this checkout's src/."""
+    if os.environ.get(DEFAULT_CONFIG_ENV):
+        return Path(os.environ[DEFAULT_CONFIG_ENV])
+    local = Path("config/experiments.yaml")
+    if local.is_file():
+        return local
+    return Path(__file__).resolve().parents[2] / "config" / "experiments.yaml"
+
+
+def read_experiments(path=None) -> dict:
+    path = Path(path or default_config_path())
+    try:
+        experiments = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: experiments file not found (set --config or ${DEFAULT_CONFIG_ENV})") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc})".replace("\n", " ")) from None
+    if not isinstance(experiments, dict):
+        raise ConfigError(f"{path}: expected a mapping of experiment names to settings")
+    return experiments
+
+
+def experiment_names(path=None) -> list[str]:
+    return sorted(read_experiments(path))
+
+
+def load_experiment(name, path=None, overrides=None) -> ExperimentConfig:
+    """Resolve experiment `name` from the experiments file and check it.
+
+    `overrides` (a dict) is merged in after `extends` is resolved, so the
+    command line can change, say, `iterations` and still be checked like the file.
+    """
+    path = Path(path or default_config_path())
+    experiments = read_experiments(path)
+    raw = _merge(_resolve_extends(name, experiments, path, seen=()), overrides or {})
+    return _build(name, raw, f"{path}: experiment {name!r}")
+
+
+def _resolve_extends(name, experiments, path, seen):
+    if name not in experiments:
+        raise ConfigError(f"{path}: no experiment {name!r}{_suggest(name, experiments)}; it has {sorted(experiments)}")
+    if name in seen:
+        raise ConfigError(f"{path}: experiment {name!r} extends itself through {' -> '.join(seen)}")
+    entry = dict(experiments[name] or {})
+    parent = entry.pop("extends", None)
+    if parent is None:
+        return entry
+    return _merge(_resolve_extends(parent, experiments, path, seen + (name,)), entry)
+
+
+def _merge(base, changes):
+    """`base` with `changes` applied; nested mappings (latent, speed) merge key by key."""
+    merged = dict(base)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            value = _merge(merged[key], value)
+        merged[key] = value
+    return merged
+
+
+def _suggest(key, known):
+    close = difflib.get_close_matches(str(key), list(known), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _check_keys(raw, cls, where, skip=()):
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: expected a mapping, got {type(raw).__name__}")
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.name not in skip}
+    for key in raw:
+        if key not in fields:
+            raise ConfigError(f"{where}: unknown key {key!r}{_suggest(key, fields)}")
+    for name, f in fields.items():
+        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        if required and name not in raw:
+            raise ConfigError(f"{where}: missing key {name!r}")
+
+
+def _typed(value, kind, where, key):
+    """Check one scalar; YAML gives ints where floats are meant, which is fine."""
+    ok = {
+        bool: isinstance(value, bool),
+        int: isinstance(value, int) and not isinstance(value, bool),
+        float: isinstance(value, (int, float)) and not isinstance(value, bool),
+        str: isinstance(value, str),
+    }[kind]
+    if not ok:
+        raise ConfigError(f"{where}: key {key!r} must be {kind.__name__}, got {value!r}")
+    return kind(value)
+
+
+def _build(name, raw, where) -> ExperimentConfig:
+    _check_keys(raw, ExperimentConfig, where, skip=("name",))
+    latent_raw = raw["latent"]
+    _check_keys(latent_raw, LatentSpec, f"{where}, latent")
+    speed_raw = raw.get("speed", {}) or {}
+    _check_keys(speed_raw, SpeedOptions, f"{where}, speed")
+    try:
+        latent = LatentSpec(
+            noise_size=_typed(latent_raw["noise_size"], int, where, "latent.noise_size"),
+            categorical=tuple(_typed(k, int, where, "latent.categorical") for k in latent_raw.get("categorical", [])),
+            continuous=_typed(latent_raw.get("continuous", 0), int, where, "latent.continuous"),
+            noise_distribution=_typed(latent_raw.get("noise_distribution", "uniform"), str, where, "latent.noise_distribution"),
+            continuous_std=_typed(latent_raw.get("continuous_std", "learned"), str, where, "latent.continuous_std"),
+        )
+    except ValueError as exc:
+        raise ConfigError(f"{where}, latent: {exc}") from None
+    speed = SpeedOptions(**{k: _typed(v, bool, where, f"speed.{k}") for k, v in speed_raw.items()})
+    image_shape = raw["image_shape"]
+    if not (isinstance(image_shape, list) and len(image_shape) == 3):
+        raise ConfigError(f"{where}: key 'image_shape' must be [channels, height, width], got {image_shape!r}")
+    betas = raw["adam_betas"]
+    if not (isinstance(betas, list) and len(betas) == 2):
+        raise ConfigError(f"{where}: key 'adam_betas' must be [beta1, beta2], got {betas!r}")
+    if raw["network"] not in ARCHITECTURES:
+        raise ConfigError(f"{where}: key 'network' is {raw['network']!r}; known networks: {sorted(ARCHITECTURES)}")
+    train_images = raw.get("train_images")
+    config = ExperimentConfig(
+        name=name,
+        description=_typed(raw["description"], str, where, "description").strip(),
+        image_shape=tuple(_typed(v, int, where, "image_shape") for v in image_shape),
+        network=raw["network"],
+        latent=latent,
+        lambda_categorical=_typed(raw["lambda_categorical"], float, where, "lambda_categorical"),
+        lambda_continuous=_typed(raw["lambda_continuous"], float, where, "lambda_continuous"),
+        generator_mutual_information=_typed(raw["generator_mutual_information"], bool, where, "generator_mutual_information"),
+        batch_size=_typed(raw["batch_size"], int, where, "batch_size"),
+        iterations=_typed(raw["iterations"], int, where, "iterations"),
+        lr_discriminator=_typed(raw["lr_discriminator"], float, where, "lr_discriminator"),
+        lr_generator=_typed(raw["lr_generator"], float, where, "lr_generator"),
+        adam_betas=tuple(_typed(b, float, where, "adam_betas") for b in betas),
+        leaky_relu_slope=_typed(raw["leaky_relu_slope"], float, where, "leaky_relu_slope"),
+        init_std=_typed(raw["init_std"], float, where, "init_std"),
+        train_images=None if train_images is None else _typed(train_images, int, where, "train_images"),
+        speed=speed,
+    )
+    for key in ("batch_size", "iterations"):
+        if getattr(config, key) <= 0:
+            raise ConfigError(f"{where}: key {key!r} must be positive, got {getattr(config, key)}")
+    return config
+
+
+def config_from_dict(data: dict) -> ExperimentConfig:
+    """Rebuild a config saved by `to_dict` (in a checkpoint or a run directory)."""
+    raw = dict(data)
+    name = raw.pop("name")
+    latent = dict(raw.pop("latent"))
+    latent["categorical"] = list(latent["categorical"])
+    raw["latent"] = latent
+    return _build(name, raw, f"saved config of {name!r}")

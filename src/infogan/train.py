@@ -1,0 +1,354 @@
+"""One training run: an experiment, a seed and a dataset file make a run directory.
+
+    run_dir/config.yaml     the resolved experiment config
+    run_dir/run.json        provenance: seed, data file and its source, device, versions, times
+    run_dir/metrics.jsonl   one JSON object per logged iteration (losses, L_I per code type, speed)
+    run_dir/checkpoint.pt   resumable state, rewritten atomically every N iterations
+    run_dir/final.pt        the trained networks, written once at the end
+
+Each iteration is one D/Q step then one G step, as in the paper and the authors' code:
+
+- D/Q step: D learns real against fake; Q (a head on D's body) learns to predict the
+  codes of generated images, maximising L_I, weighted by lambda per code type.
+- G step: G makes D call its images real and, for InfoGAN, makes its codes predictable
+  by Q (the L_I term). The GAN baseline skips that term. D's weights are frozen during
+  this step, so their gradients, which the step would throw away, are never computed.
+
+Same command, same numbers: on the CPU a run is deterministic for a given seed, and a
+run stopped at any point (even killed) and started again with the same command
+continues from its last checkpoint to exactly the weights of an uninterrupted run.
+Batches are drawn from a per-epoch permutation that depends only on (seed, epoch), so
+resuming needs no data-loader state; all RNG states travel in the checkpoint.
+"""
+
+import contextlib
+import json
+import math
+import platform
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+import yaml
+
+from infogan import __version__, checkpoint
+from infogan.atomic import atomic_path, write_json
+from infogan.config import ExperimentConfig
+from infogan.data.hdf5 import read_info, read_split
+from infogan.errors import DatasetFileError, InfoganError, TrainingDiverged
+from infogan.nets import OUTPUT_RANGE, build_networks
+from infogan.progress import progress
+
+METRICS_NAME = "metrics.jsonl"
+LOGGED = ("d_loss", "g_loss", "mi_categorical", "mi_continuous", "d_real", "d_fake")
+
+
+def resolve_device(requested="auto") -> torch.device:
+    if requested == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise InfoganError("--device cuda: no CUDA device is visible here; use --device cpu or auto")
+    return torch.device(requested)
+
+
+def bf16_available(device: torch.device) -> bool:
+    """Whether bfloat16 matrix products run natively (else autocast would only slow things down)."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
+# --- data -------------------------------------------------------------------------------
+
+
+def load_training_images(data_path, config: ExperimentConfig, device):
+    """The training split as one uint8 tensor on `device`, checked against the experiment."""
+    info = read_info(data_path)
+    if info.image_shape != config.image_shape:
+        raise DatasetFileError(
+            f"{data_path}: images are {list(info.image_shape)}, experiment {config.name!r} needs "
+            f"{list(config.image_shape)}; pick the dataset file made for it"
+        )
+    images = torch.from_numpy(read_split(data_path, "train").images)
+    if config.train_images is not None:
+        images = images[: config.train_images]
+    if len(images) < config.batch_size:
+        raise DatasetFileError(f"{data_path}: {len(images)} training images, fewer than one batch of {config.batch_size}")
+    return images.to(device), info
+
+
+class EpochBatches:
+    """Batch indices for iteration i: shuffled epochs (dropping the last partial batch),
+    each permutation a function of (seed, epoch) alone, so any iteration can be resumed."""
+
+    def __init__(self, n_images, batch_size, seed, device):
+        self.n_images, self.batch_size, self.seed, self.device = n_images, batch_size, seed, device
+        self.batches_per_epoch = n_images // batch_size
+        self._epoch, self._order = None, None
+
+    def indices(self, iteration):
+        epoch, position = divmod(iteration, self.batches_per_epoch)
+        if epoch != self._epoch:
+            rng = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+            self._order = torch.randperm(self.n_images, generator=rng).to(self.device)
+            self._epoch = epoch
+        return self._order[position * self.batch_size:(position + 1) * self.batch_size]
+
+
+def to_network_range(images_uint8, network, channels_last):
+    """uint8 pixels to the generator's output range ([0, 1] for sigmoid, [-1, 1] for tanh)."""
+    low, high = OUTPUT_RANGE[network]
+    images = images_uint8.float().mul_((high - low) / 255.0).add_(low)
+    return images.contiguous(memory_format=torch.channels_last) if channels_last else images
+
+
+# --- state --------------------------------------------------------------------------------
+
+
+@dataclass
+class TrainingState:
+    generator: torch.nn.Module
+    discriminator: torch.nn.Module
+    opt_generator: torch.optim.Optimizer
+    opt_discriminator: torch.optim.Optimizer
+    latent_rng: torch.Generator
+    iteration: int = 0
+    train_seconds: float = 0.0
+
+
+def new_state(config: ExperimentConfig, seed: int, device) -> TrainingState:
+    """Networks initialised from `seed`, fresh Adam optimizers, a latent RNG seeded from `seed`."""
+    torch.manual_seed(seed)
+    generator, discriminator = build_networks(
+        config.network, config.latent, config.image_shape, config.leaky_relu_slope, config.init_std
+    )
+    memory_format = torch.channels_last if config.speed.channels_last else torch.contiguous_format
+    generator = generator.to(device, memory_format=memory_format)
+    discriminator = discriminator.to(device, memory_format=memory_format)
+    fused = config.speed.fused_adam
+    opt_d = torch.optim.Adam(discriminator.parameters(), config.lr_discriminator, betas=config.adam_betas, fused=fused)
+    opt_g = torch.optim.Adam(generator.parameters(), config.lr_generator, betas=config.adam_betas, fused=fused)
+    latent_rng = torch.Generator(device).manual_seed(seed)
+    return TrainingState(generator, discriminator, opt_g, opt_d, latent_rng)
+
+
+def resumable_payload(state: TrainingState, config, seed, data_info) -> dict:
+    rng = {"latent": state.latent_rng.get_state(), "torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        rng["cuda"] = torch.cuda.get_rng_state_all()
+    return {
+        **final_payload(state, config, seed, data_info),
+        "opt_generator": state.opt_generator.state_dict(),
+        "opt_discriminator": state.opt_discriminator.state_dict(),
+        "rng": rng,
+    }
+
+
+def final_payload(state: TrainingState, config, seed, data_info) -> dict:
+    return {
+        "experiment": config.name,
+        "config": config.to_dict(),
+        "fingerprint": config.fingerprint(),
+        "seed": seed,
+        "iteration": state.iteration,
+        "train_seconds": state.train_seconds,
+        "data": {"path": str(data_info.path), "dataset": data_info.dataset, "source": data_info.source},
+        "generator": state.generator.state_dict(),
+        "discriminator": state.discriminator.state_dict(),
+    }
+
+
+def restore(state: TrainingState, payload: dict):
+    state.generator.load_state_dict(payload["generator"])
+    state.discriminator.load_state_dict(payload["discriminator"])
+    state.opt_generator.load_state_dict(payload["opt_generator"])
+    state.opt_discriminator.load_state_dict(payload["opt_discriminator"])
+    state.latent_rng.set_state(payload["rng"]["latent"])
+    torch.set_rng_state(payload["rng"]["torch"])
+    if "cuda" in payload["rng"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(payload["rng"]["cuda"])
+    state.iteration = payload["iteration"]
+    state.train_seconds = payload["train_seconds"]
+
+
+# --- one iteration ------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def frozen(module):
+    """Stop gradients into `module`'s parameters for the duration (they still pass through it)."""
+    params = [p for p in module.parameters() if p.requires_grad]
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p in params:
+            p.requires_grad_(True)
+
+
+def training_step(state: TrainingState, config: ExperimentConfig, real, autocast):
+    """One D/Q step and one G step; returns the logged quantities as one detached tensor."""
+    spec, g, d = config.latent, state.generator, state.discriminator
+    batch = real.shape[0]
+    sample = spec.sample(batch, state.latent_rng, real.device)
+    ones, zeros = real.new_ones(batch), real.new_zeros(batch)
+
+    with autocast():
+        fake = g(spec.generator_input(sample))
+        d_real, _ = d(real)
+        d_fake, q_fake = d(fake.detach())
+    mi_categorical, mi_continuous = spec.mutual_information(q_fake, sample)
+    mi_weighted = config.lambda_categorical * mi_categorical + config.lambda_continuous * mi_continuous
+    d_loss = (F.binary_cross_entropy_with_logits(d_real.float(), ones)
+              + F.binary_cross_entropy_with_logits(d_fake.float(), zeros))
+    state.opt_discriminator.zero_grad(set_to_none=True)
+    (d_loss - mi_weighted).backward()
+    state.opt_discriminator.step()
+
+    with frozen(d), autocast():
+        d_fake_for_g, q_fake_for_g = d(fake)
+    g_loss = F.binary_cross_entropy_with_logits(d_fake_for_g.float(), ones)
+    g_objective = g_loss
+    if config.generator_mutual_information:
+        mi_cat_g, mi_cont_g = spec.mutual_information(q_fake_for_g, sample)
+        g_objective = g_loss - (config.lambda_categorical * mi_cat_g + config.lambda_continuous * mi_cont_g)
+    state.opt_generator.zero_grad(set_to_none=True)
+    g_objective.backward()
+    state.opt_generator.step()
+
+    return torch.stack([
+        d_loss, g_loss, mi_categorical, mi_continuous,
+        torch.sigmoid(d_real.float()).mean(), torch.sigmoid(d_fake.float()).mean(),
+    ]).detach()
+
+
+# --- the run ------------------------------------------------------------------------------
+
+
+class StopRequested:
+    """Turns SIGINT/SIGTERM into a flag checked between iterations, so a stop writes a
+    checkpoint at an iteration boundary instead of losing the work since the last one."""
+
+    def __init__(self):
+        self.signal = None
+
+    def __enter__(self):
+        self._previous = {s: signal.signal(s, self._handle) for s in (signal.SIGINT, signal.SIGTERM)}
+        return self
+
+    def _handle(self, signum, frame):
+        if self.signal is not None:  # a second signal: stop at once
+            raise KeyboardInterrupt
+        self.signal = signum
+
+    def __exit__(self, *exc):
+        for s, handler in self._previous.items():
+            signal.signal(s, handler)
+
+
+def _trim_metrics(path: Path, up_to_iteration: int):
+    """Keep only the log lines a resumed run will not write again."""
+    if not path.exists():
+        return
+    kept = [line for line in path.read_text().splitlines()
+            if line.strip() and json.loads(line)["iteration"] <= up_to_iteration]
+    with atomic_path(path) as tmp:
+        tmp.write_text("".join(line + "\n" for line in kept))
+
+
+def train(config: ExperimentConfig, data_path, run_dir, seed=1, checkpoint_every=500, log_every=10,
+          device="auto", show_progress=True) -> Path:
+    """Train `config` on `data_path` into `run_dir`, resuming from `run_dir/checkpoint.pt` if present.
+
+    Returns the path of `final.pt`. If it already exists for this config and seed, does nothing.
+    """
+    run_dir = Path(run_dir)
+    final_path, resumable_path = run_dir / checkpoint.FINAL_NAME, run_dir / checkpoint.RESUMABLE_NAME
+    if final_path.exists():
+        payload = checkpoint.load(final_path)
+        checkpoint.check_matches(payload, final_path, config, seed)
+        if payload["iteration"] >= config.iterations:
+            return final_path
+        raise InfoganError(f"{final_path}: run finished at iteration {payload['iteration']}, fewer than "
+                           f"{config.iterations}; delete it to train again")
+    device = resolve_device(device)
+    images, data_info = load_training_images(data_path, config, device)
+    use_bf16 = config.speed.bf16_autocast and bf16_available(device)
+
+    def autocast():
+        return torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16)
+
+    if device.type == "cpu":
+        torch.use_deterministic_algorithms(True)
+    state = new_state(config, seed, device)
+    if resumable_path.exists():
+        payload = checkpoint.load(resumable_path, map_location=device)
+        checkpoint.check_matches(payload, resumable_path, config, seed)
+        if payload["data"]["source"] != data_info.source:
+            raise InfoganError(f"{resumable_path}: trained on {payload['data']['source']} data "
+                               f"({payload['data']['path']}), not on the {data_info.source} {data_path}; use another --out")
+        restore(state, payload)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    metrics_path = run_dir / METRICS_NAME
+    _trim_metrics(metrics_path, state.iteration)
+    with atomic_path(run_dir / "config.yaml") as tmp:
+        tmp.write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+    provenance = {
+        "experiment": config.name, "seed": seed, "iterations": config.iterations,
+        "data": {"path": str(data_info.path), "dataset": data_info.dataset, "source": data_info.source,
+                 "description": data_info.description, "raw_checksums": data_info.raw_checksums},
+        "device": device.type if device.type == "cpu" else torch.cuda.get_device_name(device),
+        "bf16_autocast_used": use_bf16, "threads": torch.get_num_threads(),
+        "versions": {"infogan": __version__, "torch": torch.__version__, "python": platform.python_version()},
+        "resumed_from_iteration": state.iteration,
+    }
+    write_json(run_dir / "run.json", {**provenance, "finished": False})
+
+    batches = EpochBatches(len(images), config.batch_size, seed, device)
+    sums, since_log, interval_start = None, 0, time.perf_counter()
+    bar = progress(total=config.iterations, initial=state.iteration, unit="it", disable=not show_progress,
+                   desc=f"{config.name} seed {seed} [{data_info.source}]")
+
+    def check_finite(values, iteration):
+        if not all(math.isfinite(v) for v in values):
+            named = ", ".join(f"{k}={v}" for k, v in zip(LOGGED, values))
+            raise TrainingDiverged(f"{run_dir}: loss is not finite at iteration {iteration} ({named}); "
+                                   f"the last good checkpoint ({resumable_path.name}) is untouched")
+
+    with StopRequested() as stop, bar:
+        state.generator.train()
+        state.discriminator.train()
+        while state.iteration < config.iterations:
+            real = to_network_range(images[batches.indices(state.iteration)], config.network, config.speed.channels_last)
+            step_values = training_step(state, config, real, autocast)
+            sums = step_values if sums is None else sums + step_values
+            since_log += 1
+            state.iteration += 1
+            bar.update(1)
+            due_log = state.iteration % log_every == 0 or state.iteration == config.iterations
+            due_checkpoint = state.iteration % checkpoint_every == 0 or stop.signal is not None
+            if due_log or due_checkpoint:
+                elapsed = time.perf_counter() - interval_start
+                state.train_seconds += elapsed
+                means = (sums / since_log).tolist()
+                check_finite(means, state.iteration)
+                record = {"iteration": state.iteration, **dict(zip(LOGGED, means)),
+                          "images_per_second": since_log * config.batch_size / elapsed}
+                with open(metrics_path, "a") as log:
+                    log.write(json.dumps(record) + "\n")
+                bar.set_postfix(L_I=f"{record['mi_categorical']:.3f}", img_s=f"{record['images_per_second']:.0f}")
+                sums, since_log, interval_start = None, 0, time.perf_counter()
+            if due_checkpoint and state.iteration < config.iterations:
+                checkpoint.save(resumable_payload(state, config, seed, data_info), resumable_path)
+            if stop.signal is not None and state.iteration < config.iterations:
+                raise InfoganError(f"stopped by signal {stop.signal} at iteration {state.iteration}; "
+                                   f"{resumable_path} saved, run the same command to continue")
+
+    checkpoint.save(final_payload(state, config, seed, data_info), final_path)
+    resumable_path.unlink(missing_ok=True)
+    write_json(run_dir / "run.json", {**provenance, "finished": True, "train_seconds": state.train_seconds})
+    return final_path

@@ -1,0 +1,99 @@
+"""Shared fixtures: a real HTTP server on 127.0.0.1, so download code is tested without mocks."""
+
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+
+@dataclass
+class Reply:
+    """One scripted answer. `content_length` larger than the body makes a truncated response."""
+
+    status: int = 200
+    body: bytes = b""
+    content_length: int | None = None
+    delay_s: float = 0.0
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class LocalServer:
+    """Serves files from `directory`, unless a path has scripted replies; logs every request path."""
+
+    def __init__(self, directory: Path | None):
+        self.directory = directory
+        self.requests: list[str] = []
+        self._scripts: dict[str, list[Reply]] = {}
+        self._lock = threading.Lock()
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}/"
+        threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    def script(self, path: str, *replies: Reply):
+        """Answer requests for `path` with `replies` in turn; the last one repeats."""
+        self._scripts["/" + path.lstrip("/")] = list(replies)
+
+    def reply_for(self, path: str) -> Reply:
+        with self._lock:
+            self.requests.append(path)
+            script = self._scripts.get(path)
+            if script:
+                return script.pop(0) if len(script) > 1 else script[0]
+        file = self.directory / path.lstrip("/") if self.directory else None
+        if file and file.is_file():
+            return Reply(body=file.read_bytes())
+        return Reply(status=404, body=b"not found")
+
+    def stop(self):
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+
+def _handler_for(server: LocalServer):
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            reply = server.reply_for(self.path)
+            time.sleep(reply.delay_s)
+            try:
+                self.send_response(reply.status)
+                self.send_header("Content-Length", str(reply.content_length or len(reply.body)))
+                for name, value in reply.headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(reply.body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up first (a timeout test)
+
+        def log_message(self, format, *args):
+            pass
+
+    return Handler
+
+
+@pytest.fixture
+def http_server():
+    """Factory: `http_server(directory=None)` starts a LocalServer, stopped after the test."""
+    servers = []
+
+    def start(directory=None) -> LocalServer:
+        server = LocalServer(Path(directory) if directory else None)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def closed_port_url():
+    """A base URL on 127.0.0.1 where nothing listens: any request to it fails at once."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/"
