@@ -9,7 +9,6 @@ Departures from the letter of the tables, all exact or immaterial:
 - weights start from N(0, init_std) as in the authors' code; batch norm starts at (1, 0).
 """
 
-import torch
 from torch import nn
 
 

@@ -10,18 +10,17 @@ went wrong where and how to place the file by hand, because for several datasets
 import hashlib
 import http.client
 import logging
-import sys
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from tqdm import tqdm
 
 from infogan import __version__
 from infogan.atomic import atomic_path
 from infogan.errors import ChecksumError, DownloadError, InfoganError
+from infogan.progress import progress
 
 log = logging.getLogger(__name__)
 
@@ -162,11 +161,11 @@ def _content_length(response) -> int | None:
 def _stream_to_file(response, path, total, name) -> _Digest:
     """Copy the response body to `path`, hashing it on the way, with a progress bar on stderr.
 
-    The bar hides itself when stderr is not a terminal, so logs stay readable.
+    In a log file (not a terminal) the bar updates every 30 s, so logs stay readable.
     """
     digest = _Digest()
-    with open(path, "wb") as out, tqdm(
-        total=total, desc=name, unit="B", unit_scale=True, unit_divisor=1024, file=sys.stderr, leave=False, disable=None
+    with open(path, "wb") as out, progress(
+        total=total, desc=name, unit="B", unit_scale=True, unit_divisor=1024, leave=False
     ) as bar:
         while chunk := response.read(CHUNK_BYTES):
             out.write(chunk)
