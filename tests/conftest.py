@@ -97,3 +97,31 @@ def closed_port_url():
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     return f"http://127.0.0.1:{port}/"
+
+
+@pytest.fixture(scope="session")
+def write_tiny_dataset():
+    """Factory: `write_tiny_dataset(path, ...)` writes a small dataset file in the project's
+    HDF5 layout (random images; labels cycling through 0-9; optional true factors) and returns its path."""
+
+    def write(path, *, n_train=300, n_test=100, image_shape=(1, 28, 28), labels=True, factors=False,
+              source="synthetic", dataset="tiny", seed=0):
+        import numpy as np
+
+        from infogan.data.hdf5 import Split, write_dataset
+
+        rng = np.random.default_rng(seed)
+
+        def split(count):
+            return Split(
+                images=rng.integers(0, 256, size=(count, *image_shape), dtype=np.uint8),
+                labels=rng.permutation(np.arange(count) % 10) if labels else None,
+                factors=rng.uniform(-1, 1, size=(count, 2)).astype(np.float32) if factors else None,
+                factor_names=["slant", "width"] if factors else None,
+            )
+
+        write_dataset(path, dataset=dataset, source=source, description="tiny test data",
+                      splits={"train": split(n_train), "test": split(n_test)})
+        return Path(path)
+
+    return write

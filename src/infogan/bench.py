@@ -11,6 +11,7 @@ import time
 import torch
 
 from infogan.config import ExperimentConfig
+from infogan.errors import InfoganError
 from infogan.train import EpochBatches, bf16_available, new_state, resolve_device, to_network_range, training_step
 
 
@@ -21,6 +22,8 @@ def peak_rss_mb() -> float:
 
 def benchmark(config: ExperimentConfig, iterations=30, warmup=5, device="cpu", threads=2, n_images=10_000, seed=0):
     """Time `iterations` training steps of `config`; returns the numbers as a dict."""
+    if iterations < 1:
+        raise InfoganError(f"--iterations must be at least 1, got {iterations}")
     if threads:
         torch.set_num_threads(threads)
     device = resolve_device(device)

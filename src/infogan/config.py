@@ -50,6 +50,7 @@ class ExperimentConfig:
     leaky_relu_slope: float
     init_std: float
     train_images: int | None = None
+    mutual_information_trains_body: bool = True
     speed: SpeedOptions = field(default_factory=SpeedOptions)
 
     def to_dict(self) -> dict:
@@ -57,7 +58,10 @@ class ExperimentConfig:
         return json.loads(json.dumps(dataclasses.asdict(self)))
 
     def fingerprint(self) -> str:
-        """Hash of every setting that changes what training computes (name and description excluded)."""
+        """Hash of every setting that changes what training computes.
+
+        Name, description and the number of iterations are left out: a run may be
+        continued for more iterations, or renamed, and stay the same computation."""
         settings = self.to_dict()
         for key in ("name", "description", "iterations"):
             settings.pop(key)
@@ -108,7 +112,10 @@ def _resolve_extends(name, experiments, path, seen):
         raise ConfigError(f"{path}: no experiment {name!r}{_suggest(name, experiments)}; it has {sorted(experiments)}")
     if name in seen:
         raise ConfigError(f"{path}: experiment {name!r} extends itself through {' -> '.join(seen)}")
-    entry = dict(experiments[name] or {})
+    entry = experiments[name] or {}
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{path}: experiment {name!r} must be a mapping of settings, got {entry!r}")
+    entry = dict(entry)
     parent = entry.pop("extends", None)
     if parent is None:
         return entry
@@ -144,7 +151,13 @@ def _check_keys(raw, cls, where, skip=()):
 
 
 def _typed(value, kind, where, key):
-    """Check one scalar; YAML gives ints where floats are meant, which is fine."""
+    """Check one scalar; YAML gives ints where floats are meant, which is fine, and
+    strings for floats written without a dot (1e-3, a YAML 1.1 quirk), which we parse."""
+    if kind is float and isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
     ok = {
         bool: isinstance(value, bool),
         int: isinstance(value, int) and not isinstance(value, bool),
@@ -160,13 +173,16 @@ def _build(name, raw, where) -> ExperimentConfig:
     _check_keys(raw, ExperimentConfig, where, skip=("name",))
     latent_raw = raw["latent"]
     _check_keys(latent_raw, LatentSpec, f"{where}, latent")
+    if not isinstance(latent_raw["categorical"], list):
+        raise ConfigError(f"{where}: key 'latent.categorical' must be a list of category counts, e.g. [10], "
+                          f"got {latent_raw['categorical']!r}")
     speed_raw = raw.get("speed", {}) or {}
     _check_keys(speed_raw, SpeedOptions, f"{where}, speed")
     try:
         latent = LatentSpec(
             noise_size=_typed(latent_raw["noise_size"], int, where, "latent.noise_size"),
-            categorical=tuple(_typed(k, int, where, "latent.categorical") for k in latent_raw.get("categorical", [])),
-            continuous=_typed(latent_raw.get("continuous", 0), int, where, "latent.continuous"),
+            categorical=tuple(_typed(k, int, where, "latent.categorical") for k in latent_raw["categorical"]),
+            continuous=_typed(latent_raw["continuous"], int, where, "latent.continuous"),
             noise_distribution=_typed(latent_raw.get("noise_distribution", "uniform"), str, where, "latent.noise_distribution"),
             continuous_std=_typed(latent_raw.get("continuous_std", "learned"), str, where, "latent.continuous_std"),
         )
@@ -191,6 +207,8 @@ def _build(name, raw, where) -> ExperimentConfig:
         lambda_categorical=_typed(raw["lambda_categorical"], float, where, "lambda_categorical"),
         lambda_continuous=_typed(raw["lambda_continuous"], float, where, "lambda_continuous"),
         generator_mutual_information=_typed(raw["generator_mutual_information"], bool, where, "generator_mutual_information"),
+        mutual_information_trains_body=_typed(raw.get("mutual_information_trains_body", True), bool, where,
+                                              "mutual_information_trains_body"),
         batch_size=_typed(raw["batch_size"], int, where, "batch_size"),
         iterations=_typed(raw["iterations"], int, where, "iterations"),
         lr_discriminator=_typed(raw["lr_discriminator"], float, where, "lr_discriminator"),

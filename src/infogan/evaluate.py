@@ -135,15 +135,15 @@ def assign_roles(codes):
 def estimate_mutual_information(generator, discriminator, spec, device, samples=10_000, seed=0):
     """L_I per code type on freshly generated images, as during training but with eval-mode networks."""
     rng = torch.Generator(device).manual_seed(seed)
-    total_cat, total_cont, batches = 0.0, 0.0, 0
+    total_cat, total_cont = 0.0, 0.0
     for start in range(0, samples, 1000):
-        sample = spec.sample(min(1000, samples - start), rng, device)
-        fake = generator(spec.generator_input(sample))
-        _, q_output = discriminator(fake)
+        size = min(1000, samples - start)
+        sample = spec.sample(size, rng, device)
+        _, q_output = discriminator(generator(spec.generator_input(sample)))
         cat, cont = spec.mutual_information(q_output, sample)
-        total_cat, total_cont, batches = total_cat + cat.item(), total_cont + cont.item(), batches + 1
-    return {"categorical": total_cat / batches, "categorical_max": spec.categorical_entropy,
-            "continuous": total_cont / batches, "samples": samples}
+        total_cat, total_cont = total_cat + size * cat.item(), total_cont + size * cont.item()
+    return {"categorical": total_cat / samples, "categorical_max": spec.categorical_entropy,
+            "continuous": total_cont / samples, "samples": samples}
 
 
 def factor_correlations(q_output, spec, factors, factor_names):
@@ -162,8 +162,11 @@ def _last_metrics(run_dir):
     return json.loads(lines[-1]) if lines else None
 
 
-def evaluate(run_dir, data_path, out_path, device="auto", seed=0):
-    """Evaluate `run_dir/final.pt` on the test split of `data_path`; write JSON to `out_path`."""
+def evaluate(run_dir, data_path, out_path, device="auto", seed=0, samples=10_000, draws=500):
+    """Evaluate `run_dir/final.pt` on the test split of `data_path`; write JSON to `out_path`.
+
+    `samples` generated images estimate L_I; `draws` rows of noise per sweep value measure
+    what each continuous code does (the defaults keep the estimates' noise below 0.01)."""
     device = resolve_device(device)
     config, generator, discriminator, payload = checkpoint.load_trained(run_dir, device)
     info = read_info(data_path)
@@ -186,9 +189,9 @@ def evaluate(run_dir, data_path, out_path, device="auto", seed=0):
         predicted = logits[0].argmax(dim=1).numpy()
         accuracy, matching, confusion = match_categories(predicted, test.labels, spec.categorical[0])
         result.update(categorical_accuracy=accuracy, categorical_matching=matching, categorical_confusion=confusion)
-    result["mutual_information"] = estimate_mutual_information(generator, discriminator, spec, device, seed=seed)
+    result["mutual_information"] = estimate_mutual_information(generator, discriminator, spec, device, samples, seed)
     if spec.continuous:
-        codes, roles = describe_continuous_codes(generator, config, device, seed=seed)
+        codes, roles = describe_continuous_codes(generator, config, device, draws, seed)
         result.update(continuous_codes=codes, roles=roles)
         if test.factors is not None:
             result["factor_correlations"] = factor_correlations(q_output, spec, test.factors, test.factor_names)

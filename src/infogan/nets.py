@@ -27,9 +27,12 @@ class Discriminator(nn.Module):
         super().__init__()
         self.body, self.d_head, self.q_head = body, d_head, q_head
 
-    def forward(self, images):
+    def forward(self, images, q_trains_body=True):
+        """D's logit and Q's output. With q_trains_body=False, Q's loss reaches only Q's own
+        head and the body stays a regular GAN discriminator's (the paper's GAN baseline)."""
         features = self.body(images)
-        return self.d_head(features).squeeze(1), self.q_head(features)
+        q_features = features if q_trains_body else features.detach()
+        return self.d_head(features).squeeze(1), self.q_head(q_features)
 
     def q(self, images):
         """Q's raw output alone (for evaluation on real images)."""

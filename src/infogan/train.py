@@ -200,7 +200,7 @@ def training_step(state: TrainingState, config: ExperimentConfig, real, autocast
     with autocast():
         fake = g(spec.generator_input(sample))
         d_real, _ = d(real)
-        d_fake, q_fake = d(fake.detach())
+        d_fake, q_fake = d(fake.detach(), q_trains_body=config.mutual_information_trains_body)
     mi_categorical, mi_continuous = spec.mutual_information(q_fake, sample)
     mi_weighted = config.lambda_categorical * mi_categorical + config.lambda_continuous * mi_continuous
     d_loss = (F.binary_cross_entropy_with_logits(d_real.float(), ones)
@@ -250,12 +250,20 @@ class StopRequested:
             signal.signal(s, handler)
 
 
+def _logged_iteration(line):
+    """The iteration of a metrics line, or None for a line cut short by a crash."""
+    try:
+        return json.loads(line)["iteration"]
+    except (json.JSONDecodeError, KeyError, TypeError):
+        return None
+
+
 def _trim_metrics(path: Path, up_to_iteration: int):
-    """Keep only the log lines a resumed run will not write again."""
+    """Keep only the complete log lines a resumed run will not write again."""
     if not path.exists():
         return
     kept = [line for line in path.read_text().splitlines()
-            if line.strip() and json.loads(line)["iteration"] <= up_to_iteration]
+            if (_logged_iteration(line) or math.inf) <= up_to_iteration]
     with atomic_path(path) as tmp:
         tmp.write_text("".join(line + "\n" for line in kept))
 
@@ -293,6 +301,8 @@ def train(config: ExperimentConfig, data_path, run_dir, seed=1, checkpoint_every
                                f"({payload['data']['path']}), not on the {data_info.source} {data_path}; use another --out")
         restore(state, payload)
     run_dir.mkdir(parents=True, exist_ok=True)
+    for stale in run_dir.glob(".*.part"):  # left by a process killed while writing a checkpoint
+        stale.unlink()
     metrics_path = run_dir / METRICS_NAME
     _trim_metrics(metrics_path, state.iteration)
     with atomic_path(run_dir / "config.yaml") as tmp:
