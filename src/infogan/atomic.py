@@ -19,10 +19,12 @@ def atomic_path(destination):
     """Yield a temporary path beside `destination`; rename it into place on success.
 
     On any exception the temporary file is removed and `destination` is untouched.
+    The file gets the permissions a plain `open` would give it (mkstemp's are 0600).
     """
     destination = Path(destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{destination.name}.", suffix=".part", dir=destination.parent)
+    os.fchmod(fd, 0o666 & ~_current_umask())
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -32,6 +34,12 @@ def atomic_path(destination):
         os.replace(tmp, destination)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_json(destination, payload, indent=2):

@@ -61,9 +61,29 @@ def cmd_train(args):
 def cmd_evaluate(args):
     from infogan.evaluate import evaluate
 
-    result = evaluate(args.run_dir, args.data, args.out, device=args.device)
+    result = evaluate(args.run_dir, args.data, args.out, device=args.device, samples=args.samples, draws=args.draws)
     summary = {k: result[k] for k in ("experiment", "seed", "categorical_accuracy") if k in result}
     logging.info("wrote %s: %s", args.out, json.dumps(summary))
+
+
+def cmd_figure(args):
+    from infogan import figures
+
+    if args.number == 1:
+        sidecar = figures.figure1(args.infogan_runs, args.gan_runs, args.out_dir)
+    else:
+        if not args.infogan_evaluations or not args.gan_evaluations:
+            raise InfoganError("figure 2 needs --infogan-evaluations and --gan-evaluations (from `infogan evaluate`)")
+        sidecar = figures.figure2(args.infogan_runs, args.infogan_evaluations, args.gan_runs, args.gan_evaluations,
+                                  args.out_dir)
+    logging.info("wrote figure %d to %s (%s)", args.number, args.out_dir, sidecar["data"]["label"])
+
+
+def cmd_report(args):
+    from infogan.report import render_report
+
+    context = render_report(args.figures, args.evaluations, args.runs, args.out)
+    logging.info("wrote %s%s", args.out, " (SYNTHETIC inputs: banner shown)" if context["synthetic"] else "")
 
 
 def cmd_bench(args):
@@ -107,8 +127,37 @@ def build_parser():
     p.add_argument("run_dir", type=Path, metavar="RUN_DIR")
     p.add_argument("--data", type=Path, required=True, help="HDF5 dataset file (its test split is used)")
     p.add_argument("--out", type=Path, required=True, help="JSON file to write")
+    p.add_argument("--samples", type=int, default=10_000, help="generated images for the L_I estimate")
+    p.add_argument("--draws", type=int, default=500, help="noise draws per value when sweeping a continuous code")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("figure", help="draw Figure 1 or 2 of the paper from run directories and evaluations",
+                       description="Writes figureN.png, figureN.pdf and figureN.json (its inputs and data "
+                                   "source) into --out-dir. A RUN_DIR may also be given as a file in it (e.g. its "
+                                   "final.pt); evaluations are matched to runs by experiment and seed.")
+    p.add_argument("number", type=int, choices=(1, 2), metavar="N", help="1: L_I curves; 2: latent code grids")
+    p.add_argument("--infogan-runs", type=Path, nargs="+", required=True, metavar="RUN_DIR",
+                   help="InfoGAN run directories (several seeds: figure 1 draws their mean and min-max band)")
+    p.add_argument("--gan-runs", type=Path, nargs="+", required=True, metavar="RUN_DIR",
+                   help="GAN baseline run directories")
+    p.add_argument("--infogan-evaluations", type=Path, nargs="+", metavar="JSON",
+                   help="figure 2: evaluation JSON of each InfoGAN run")
+    p.add_argument("--gan-evaluations", type=Path, nargs="+", metavar="JSON",
+                   help="figure 2: evaluation JSON of each GAN run")
+    p.add_argument("--out-dir", type=Path, default=Path("paper_figures"), help="default: paper_figures")
+    p.set_defaults(func=cmd_figure)
+
+    p = sub.add_parser("report", help="render the self-contained HTML report")
+    p.add_argument("--figures", type=Path, nargs="+", required=True, metavar="JSON",
+                   help="figure sidecars written by `infogan figure` (their PNGs are embedded)")
+    p.add_argument("--evaluations", type=Path, nargs="+", required=True, metavar="JSON",
+                   help="evaluation JSONs written by `infogan evaluate`")
+    p.add_argument("--runs", type=Path, nargs="+", required=True, metavar="RUN_DIR",
+                   help="run directories (or a file in each, e.g. its final.pt)")
+    p.add_argument("--out", type=Path, default=Path("results/report/index.html"),
+                   help="HTML file to write (default: results/report/index.html)")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("bench", help="time the training step; prints one JSON line")
     experiment_args(p)

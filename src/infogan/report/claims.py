@@ -1,0 +1,130 @@
+"""The paper's checkable claims against our numbers, each with a plain verdict.
+
+Verdicts are computed here from the numbers alone, never written by hand: "met",
+"not met", or "not checked" when the runs cannot answer (too short, no labels). The
+targets come from `paper_claims.yaml`; each row carries the rule that decided it, so
+the report shows how the verdict was reached.
+"""
+
+import statistics
+from dataclasses import dataclass
+
+from infogan.errors import InfoganError
+
+MET, NOT_MET, NOT_CHECKED = "met", "not met", "not checked"
+
+
+@dataclass(frozen=True)
+class ClaimCheck:
+    """One row of the claims table."""
+
+    claim: str  # the paper's words
+    subject: str  # which experiment and runs were checked
+    ours: str  # our numbers
+    rule: str  # how the verdict is decided
+    status: str  # MET, NOT_MET or NOT_CHECKED
+    data: str  # data sources of the numbers ("real", "synthetic", ...)
+
+
+def summarise(values):
+    """n, mean, sample sd (None for one value), min and max of a list of numbers."""
+    return {"n": len(values), "mean": statistics.fmean(values),
+            "sd": statistics.stdev(values) if len(values) > 1 else None,
+            "min": min(values), "max": max(values)}
+
+
+def window_mean(metrics, key, after, up_to=None):
+    """Mean of `key` over the logged iterations in (after, up_to]; None when none was logged there."""
+    values = [m[key] for m in metrics if m["iteration"] > after and (up_to is None or m["iteration"] <= up_to)]
+    return statistics.fmean(values) if values else None
+
+
+def _sources(items):
+    return ", ".join(sorted(set(items)))
+
+
+def _seeds(runs):
+    return f"{len(runs)} seed{'s' if len(runs) != 1 else ''} ({', '.join(str(r.seed) for r in runs)})"
+
+
+def check_categorical_accuracy(experiment, evaluations, claim):
+    """Two rows: the mean over seeds, and the best seed (the paper shows its best), against the target."""
+    target = claim["target"]
+    scored = [e for e in evaluations if e.get("categorical_accuracy") is not None]
+    data = _sources(e["data"]["source"] for e in evaluations)
+    subject = f"{experiment}, {len(scored)} evaluated seed{'s' if len(scored) != 1 else ''}"
+    if not scored:
+        reason = "no evaluation has a categorical_accuracy (test labels missing?)"
+        return [ClaimCheck(claim["paper"], experiment, reason, f"mean accuracy >= {target:.0%}", NOT_CHECKED, data)]
+    stats = summarise([e["categorical_accuracy"] for e in scored])
+    best = max(scored, key=lambda e: (e["categorical_accuracy"], -int(e["seed"])))
+    sd = "n/a (one seed)" if stats["sd"] is None else f"{100 * stats['sd']:.1f} points"
+    mean_text = (f"mean {100 * stats['mean']:.1f}%, sd {sd}, min-max {100 * stats['min']:.1f}-"
+                 f"{100 * stats['max']:.1f}%")
+    best_text = f"best {100 * best['categorical_accuracy']:.1f}% (seed {best['seed']})"
+    return [
+        ClaimCheck(claim["paper"], subject, mean_text, f"mean over seeds >= {target:.0%}",
+                   MET if stats["mean"] >= target else NOT_MET, data),
+        ClaimCheck(claim["paper"], subject, best_text, f"best seed >= {target:.0%}",
+                   MET if best["categorical_accuracy"] >= target else NOT_MET, data),
+    ]
+
+
+def check_infogan_mutual_information(experiment, runs, entropy, claim):
+    """Mean over seeds of L_I near iteration `at_iteration`, within `tolerance` of H(c)."""
+    at, window, tolerance = claim["at_iteration"], claim["window"], claim["tolerance"]
+    rule = (f"|mean over seeds of L_I averaged over iterations {at - window + 1}-{at}  -  H(c)| <= {tolerance}; "
+            f"H(c) = ln 10 = {entropy:.3f}")
+    subject, data = f"{experiment}, {_seeds(runs)}", _sources(r.source for r in runs)
+    too_short = [r for r in runs if not r.metrics or r.metrics[-1]["iteration"] < at]
+    if too_short:
+        reached = ", ".join(f"seed {r.seed}: {r.metrics[-1]['iteration'] if r.metrics else 0}" for r in too_short)
+        return ClaimCheck(claim["paper"], subject, f"runs end before iteration {at} ({reached})", rule,
+                          NOT_CHECKED, data)
+    per_seed = [window_mean(r.metrics, "mi_categorical", at - window, at) for r in runs]
+    stats = summarise(per_seed)
+    ours = (f"L_I = {stats['mean']:.3f} (min-max over seeds {stats['min']:.3f}-{stats['max']:.3f}); "
+            f"gap to H(c): {entropy - stats['mean']:.3f}")
+    return ClaimCheck(claim["paper"], subject, ours, rule,
+                      MET if abs(stats["mean"] - entropy) <= tolerance else NOT_MET, data)
+
+
+def check_gan_mutual_information(experiment, runs, claim):
+    """Every seed's L_I, averaged over the iterations after `after_iteration`, below `below`."""
+    after, below = claim["after_iteration"], claim["below"]
+    rule = f"every seed's L_I averaged over the logged iterations after {after} < {below}"
+    subject, data = f"{experiment}, {_seeds(runs)}", _sources(r.source for r in runs)
+    per_seed = {r.seed: window_mean(r.metrics, "mi_categorical", after) for r in runs}
+    missing = [seed for seed, value in per_seed.items() if value is None]
+    if missing:
+        return ClaimCheck(claim["paper"], subject, f"no iteration after {after} logged (seeds {missing})", rule,
+                          NOT_CHECKED, data)
+    ours = "L_I after iteration {}: {}".format(after, ", ".join(f"seed {s}: {v:.3f}" for s, v in per_seed.items()))
+    return ClaimCheck(claim["paper"], subject, ours, rule,
+                      MET if max(per_seed.values()) < below else NOT_MET, data)
+
+
+def check_claims(runs, evaluations, claims):
+    """All rows: per InfoGAN experiment the accuracy and L_I claims, per GAN baseline its L_I claim.
+
+    An experiment is InfoGAN when its resolved config gives G the L_I term
+    (`generator_mutual_information`), a GAN baseline when not.
+    """
+    by_experiment = {}
+    for run in runs:
+        by_experiment.setdefault(run.experiment, []).append(run)
+    for evaluation in evaluations:
+        if evaluation["experiment"] not in by_experiment:
+            raise InfoganError(f"{evaluation['path']}: evaluation of experiment {evaluation['experiment']!r}, "
+                               "which has no run among the runs given; pass its run directories too")
+    rows = []
+    for experiment, group in by_experiment.items():
+        group = sorted(group, key=lambda r: r.seed)
+        if group[0].config.generator_mutual_information:
+            mine = [e for e in evaluations if e["experiment"] == experiment]
+            rows += check_categorical_accuracy(experiment, mine, claims["categorical_accuracy"])
+            rows.append(check_infogan_mutual_information(
+                experiment, group, group[0].config.latent.categorical_entropy, claims["infogan_mutual_information"]))
+        else:
+            rows.append(check_gan_mutual_information(experiment, group, claims["gan_mutual_information"]))
+    return rows

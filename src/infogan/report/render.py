@@ -1,0 +1,167 @@
+"""Build the report's content from figures, evaluations and run directories, and render it.
+
+The page is one self-contained HTML file: images are embedded as base64 data URIs, the
+CSS is inline, there is no script, so it opens offline and can be mailed or archived as
+is. All text passes through Jinja2's autoescaping.
+"""
+
+import base64
+import datetime
+import json
+import statistics
+import struct
+from pathlib import Path
+
+import jinja2
+import yaml
+
+from infogan.atomic import atomic_path
+from infogan.errors import InfoganError
+from infogan.figures import load_evaluation, load_run, png_bytes, training_curves
+from infogan.report import claims as claim_checks
+from infogan.report import provenance
+
+HERE = Path(__file__).resolve().parent
+TEMPLATE = "template.html.j2"
+PAPER_CLAIMS = HERE / "paper_claims.yaml"
+
+
+def data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def png_width(png: bytes, path) -> int:
+    """Pixel width from a PNG's header; figures are saved at 200 dpi and shown at half that."""
+    if png[:8] != b"\x89PNG\r\n\x1a\n":
+        raise InfoganError(f"{path}: not a PNG file; run `infogan figure` again")
+    return struct.unpack(">I", png[16:20])[0]
+
+
+def load_paper_claims(path=PAPER_CLAIMS) -> dict:
+    return yaml.safe_load(Path(path).read_text())
+
+
+def synthetic_inputs(runs, evaluations, figures):
+    """A line for every input made from synthetic data; the banner shows when there is any."""
+    found = [f"run {r.experiment} seed {r.seed} ({r.path}): trained on {r.info['data']['path']}"
+             for r in runs if r.source == "synthetic"]
+    for e in evaluations:
+        if "synthetic" in (e["data"]["source"], e["data"].get("trained_on", {}).get("source")):
+            found.append(f"evaluation {e['path']}: {e['data']['path']}")
+    found += [f"figure {f['figure']} ({f['sidecar']})" for f in figures if f["data"]["synthetic"]]
+    return found
+
+
+def load_figure(sidecar_path, paper):
+    """A figure's sidecar with its PNG embedded, and the paper's description of it beside ours."""
+    sidecar_path = Path(sidecar_path)
+    try:
+        sidecar = json.loads(sidecar_path.read_text())
+    except FileNotFoundError:
+        raise InfoganError(f"{sidecar_path}: no such figure sidecar; run `infogan figure` first") from None
+    except json.JSONDecodeError as exc:
+        raise InfoganError(f"{sidecar_path}: figure sidecar is not valid JSON ({exc})") from None
+    png_path = sidecar_path.parent / sidecar["files"]["png"]
+    if not png_path.is_file():
+        raise InfoganError(f"{png_path}: the image of {sidecar_path} is missing; run `infogan figure` again")
+    described = paper["figures"].get(sidecar["figure"], {})
+    ours, papers = sidecar.get("panels", {}), described.get("panels", {})
+    panels = [{"key": key, "ours": ours.get(key, "(no such panel in ours)"), "paper": papers.get(key, "")}
+              for key in sorted(set(ours) | set(papers))]
+    png = png_path.read_bytes()
+    return {**sidecar, "sidecar": str(sidecar_path), "image": data_uri(png),
+            "display_width": png_width(png, png_path) // 2,
+            "paper_title": described.get("title", f"Figure {sidecar['figure']}"),
+            "paper_text": described.get("paper", ""), "panel_rows": panels}
+
+
+def run_rows(runs, evaluations):
+    """One row per run: provenance, wall time, and its evaluation's headline numbers."""
+    by_key = {(e["experiment"], int(e["seed"])): e for e in evaluations}
+    rows = []
+    for run in sorted(runs, key=lambda r: (r.experiment, r.seed)):
+        evaluation = by_key.get((run.experiment, run.seed), {})
+        iterations = run.metrics[-1]["iteration"] if run.metrics else 0
+        seconds = run.info.get("train_seconds")
+        rows.append({
+            "experiment": run.experiment, "seed": run.seed, "path": str(run.path), "source": run.source,
+            "iterations": iterations, "finished": bool(run.info.get("finished")), "device": run.info.get("device"),
+            "threads": run.info.get("threads"), "bf16": run.info.get("bf16_autocast_used"),
+            "train_seconds": seconds,
+            "ms_per_iteration": 1000 * seconds / iterations if seconds and iterations else None,
+            "accuracy": evaluation.get("categorical_accuracy"),
+            "eval_mi": (evaluation.get("mutual_information") or {}).get("categorical"),
+            "roles": evaluation.get("roles"), "evaluation": evaluation.get("path"),
+        })
+    return rows
+
+
+def time_comparison(rows, runs):
+    """Mean ms per iteration of InfoGAN runs and of GAN runs (the paper: "about the same")."""
+    kind = {r.experiment: r.config.generator_mutual_information for r in runs}
+    times = {True: [], False: []}
+    for row in rows:
+        if row["ms_per_iteration"] is not None:
+            times[kind[row["experiment"]]].append(row["ms_per_iteration"])
+    if not times[True] or not times[False]:
+        return None
+    infogan, gan = statistics.fmean(times[True]), statistics.fmean(times[False])
+    return {"infogan": infogan, "gan": gan, "ratio": infogan / gan}
+
+
+def experiment_sections(runs):
+    """Per experiment: its resolved config, whether all seeds share it, and its training curves."""
+    sections = []
+    for name in sorted({r.experiment for r in runs}):
+        group = sorted((r for r in runs if r.experiment == name), key=lambda r: r.seed)
+        config = group[0].config
+        sources = ", ".join(sorted({r.source for r in group}))
+        figure = training_curves(group, f"{name}: training curves ({sources} data)")
+        sections.append({
+            "name": name, "description": config.description,
+            "kind": "InfoGAN (G gets the L_I term)" if config.generator_mutual_information
+                    else "GAN baseline (Q trained, G gets no L_I term)",
+            "config_yaml": (group[0].path / "config.yaml").read_text(),
+            "fingerprints": sorted({r.config.fingerprint() for r in group}),
+            "seeds": [r.seed for r in group], "curves": data_uri(png_bytes(figure)),
+        })
+    return sections
+
+
+def build_context(figure_sidecars, evaluation_paths, run_paths, paper_claims=PAPER_CLAIMS, cwd="."):
+    """Everything the template shows, as plain data."""
+    paper = load_paper_claims(paper_claims)
+    runs = [load_run(p) for p in run_paths]
+    evaluations = [load_evaluation(p) for p in evaluation_paths]
+    figures = [load_figure(p, paper) for p in figure_sidecars]
+    rows = run_rows(runs, evaluations)
+    synthetic = synthetic_inputs(runs, evaluations, figures)
+    return {
+        "paper": paper["paper"],
+        "generated_at": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "synthetic": synthetic,
+        "claims": claim_checks.check_claims(runs, evaluations, paper["claims"]),
+        "figures": sorted(figures, key=lambda f: f["figure"]),
+        "runs": rows,
+        "time_comparison": time_comparison(rows, runs),
+        "experiments": experiment_sections(runs),
+        "git": provenance.git_state(cwd),
+        "packages": provenance.package_versions(),
+        "data_files": provenance.data_files(runs, evaluations),
+        "checkpoints": provenance.checkpoints(runs),
+    }
+
+
+def environment():
+    """Jinja2 with autoescaping on for every template, whatever its file name."""
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(HERE), autoescape=True,
+                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+
+
+def render_report(figure_sidecars, evaluation_paths, run_paths, out, paper_claims=PAPER_CLAIMS, cwd="."):
+    """Write the HTML report to `out` atomically; returns the context it was made from."""
+    context = build_context(figure_sidecars, evaluation_paths, run_paths, paper_claims, cwd)
+    html = environment().get_template(TEMPLATE).render(**context)
+    with atomic_path(out) as tmp:
+        tmp.write_text(html, encoding="utf-8")
+    return context

@@ -1,0 +1,326 @@
+"""The HTML report: verdicts from numbers, the synthetic banner, escaping, self-containment,
+provenance, and a real render in headless Chromium."""
+
+import hashlib
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from matplotlib.figure import Figure
+from PIL import Image
+
+from infogan import figures
+from infogan.cli import main
+from infogan.config import load_experiment
+from infogan.data import synthetic_digits
+from infogan.evaluate import evaluate
+from infogan.report import claims as claim_checks
+from infogan.report import provenance, render_report
+from infogan.report.render import load_paper_claims
+from infogan.train import train
+
+torch.set_num_threads(1)
+
+EXPERIMENTS = Path(__file__).resolve().parents[1] / "config" / "experiments.yaml"
+CHROMIUM = shutil.which("chromium")
+LN10 = math.log(10)
+RED = np.array([0xB0, 0x00, 0x20])
+
+
+# --- hand-made inputs: run directories, evaluations and figures with chosen numbers -------------
+
+
+def write_run(root, experiment, seed, data_path, *, source="real", mi=2.28, iterations=1200):
+    """A run directory as `infogan train` leaves it (no final.pt), with L_I constant at `mi`."""
+    run_dir = Path(root) / experiment / f"seed{seed}"
+    run_dir.mkdir(parents=True)
+    config = load_experiment(experiment, EXPERIMENTS)
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+    lines = [{"iteration": i, "d_loss": 1.2, "g_loss": 0.9, "mi_categorical": mi, "mi_continuous": 0.1,
+              "d_real": 0.6, "d_fake": 0.4, "images_per_second": 1000.0} for i in range(10, iterations + 1, 10)]
+    (run_dir / "metrics.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    dataset = "mnist" if source == "real" else "synthetic_digits"
+    (run_dir / "run.json").write_text(json.dumps({
+        "experiment": experiment, "seed": seed, "iterations": iterations,
+        "data": {"path": str(data_path), "dataset": dataset, "source": source, "description": "test data",
+                 "raw_checksums": {}},
+        "device": "cpu", "bf16_autocast_used": False, "threads": 1,
+        "versions": {"infogan": "0.1.0", "torch": torch.__version__, "python": "3.11"},
+        "resumed_from_iteration": 0, "finished": True, "train_seconds": iterations * 0.05}))
+    return run_dir
+
+
+def write_evaluation(root, experiment, seed, data_path, *, accuracy=0.96, source="real"):
+    path = Path(root) / f"{experiment}_seed{seed}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    dataset = "mnist" if source == "real" else "synthetic_digits"
+    data = {"path": str(data_path), "dataset": dataset, "source": source}
+    path.write_text(json.dumps({
+        "experiment": experiment, "seed": seed, "iteration": 1200, "run_dir": "elsewhere",
+        "data": {**data, "trained_on": data}, "categorical_accuracy": accuracy,
+        "categorical_matching": {str(c): c for c in range(10)},
+        "mutual_information": {"categorical": 2.25, "categorical_max": LN10, "continuous": 0.3, "samples": 100},
+        "roles": {"rotation": 0, "width": 1}}))
+    return path
+
+
+def write_figure(out_dir, number=1, *, source="real", caption="L_I against iteration."):
+    """A figure sidecar and a small PNG, as `infogan figure` writes them."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fig = Figure(figsize=(3, 2))
+    fig.add_subplot().plot([0, 1], [0, 1])
+    (out_dir / f"figure{number}.png").write_bytes(figures.png_bytes(fig))
+    sidecar = {"figure": number, "files": {"png": f"figure{number}.png", "pdf": f"figure{number}.pdf"},
+               "data": figures.describe_sources([("mnist" if source == "real" else "synthetic_digits", source)]),
+               "inputs": {"infogan": [], "gan": []}, "caption": caption,
+               "panels": {"a": "ours (a)"} if number == 2 else {}}
+    (out_dir / f"figure{number}.json").write_text(json.dumps(sidecar))
+    return out_dir / f"figure{number}.json"
+
+
+@pytest.fixture
+def real_data(tmp_path, write_tiny_dataset):
+    return write_tiny_dataset(tmp_path / "mnist.h5", n_train=10, n_test=10, source="real", dataset="mnist")
+
+
+@pytest.fixture
+def inputs(tmp_path, real_data):
+    """Real-data inputs meeting every claim: 3 InfoGAN seeds, 1 GAN seed, both figures."""
+    runs = [write_run(tmp_path / "runs", "mnist_infogan", s, real_data) for s in (1, 2, 3)]
+    runs.append(write_run(tmp_path / "runs", "mnist_gan", 1, real_data, mi=0.1))
+    evaluations = [write_evaluation(tmp_path / "metrics", "mnist_infogan", s, real_data, accuracy=a)
+                   for s, a in ((1, 0.95), (2, 0.96), (3, 0.97))]
+    evaluations.append(write_evaluation(tmp_path / "metrics", "mnist_gan", 1, real_data, accuracy=0.2))
+    sidecars = [write_figure(tmp_path / "paper_figures", n) for n in (1, 2)]
+    return {"runs": runs, "evaluations": evaluations, "figures": sidecars, "out": tmp_path / "report" / "index.html"}
+
+
+def render(inputs, cwd="."):
+    context = render_report(inputs["figures"], inputs["evaluations"], inputs["runs"], inputs["out"], cwd=cwd)
+    return context, inputs["out"].read_text(encoding="utf-8")
+
+
+# --- the page -------------------------------------------------------------------------------------
+
+
+def test_all_real_inputs_render_without_banner(inputs):
+    context, html = render(inputs)
+    assert not context["synthetic"]
+    assert "SYNTHETIC DATA" not in html and 'class="banner"' not in html
+    assert "Data: real MNIST" in html  # each figure states its data source
+    for section in ('id="claims"', 'id="figure1"', 'id="figure2"', 'id="runs"', 'id="training"', 'id="config"',
+                    'id="provenance"'):
+        assert section in html
+    paper = load_paper_claims()
+    assert paper["figures"][2]["panels"]["c"] in html  # the paper's panel text beside ours
+    assert "lr_generator: 0.001" in html  # the resolved config
+    assert html.count('src="data:image/png;base64,') == 2 + 2  # two figures, two experiments' curves
+
+
+def test_no_external_resources(inputs):
+    _, html = render(inputs)
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:|//)""", html, flags=re.IGNORECASE)
+    assert "<script" not in html.lower() and "<link" not in html.lower()
+
+
+def test_synthetic_run_raises_the_banner(inputs, tmp_path):
+    inputs["runs"].append(write_run(tmp_path / "more", "mnist_infogan", 4, tmp_path / "digits.h5", source="synthetic"))
+    context, html = render(inputs)
+    assert 'class="banner"' in html and "SYNTHETIC DATA" in html
+    expected = f"run mnist_infogan seed 4 ({inputs['runs'][-1]}): trained on {tmp_path / 'digits.h5'}"
+    assert context["synthetic"] == [expected]
+
+
+def test_synthetic_evaluation_or_figure_raises_the_banner(inputs, tmp_path):
+    inputs["evaluations"][0] = write_evaluation(tmp_path / "synthetic", "mnist_infogan", 1, "digits.h5",
+                                                source="synthetic")
+    context, html = render(inputs)
+    assert len(context["synthetic"]) == 1 and "SYNTHETIC DATA" in html
+    inputs["evaluations"][0] = write_evaluation(tmp_path / "real_again", "mnist_infogan", 1, "mnist.h5")
+    inputs["figures"][1] = write_figure(tmp_path / "synthetic_figures", 2, source="synthetic")
+    context, html = render(inputs)
+    assert context["synthetic"] == [f"figure 2 ({inputs['figures'][1]})"] and "SYNTHETIC DATA" in html
+
+
+def test_text_is_escaped(inputs, tmp_path):
+    inputs["figures"][0] = write_figure(tmp_path / "evil", 1, caption="<script>alert('x')</script> & <b>bold</b>")
+    _, html = render(inputs)
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;" in html
+    assert "<script" not in html.lower() and "<b>bold" not in html
+
+
+def test_rendered_verdicts(inputs, tmp_path):
+    _, html = render(inputs)
+    assert html.count('class="status met"') == 4 and "not met" not in html
+    inputs["runs"][3] = write_run(tmp_path / "bad", "mnist_gan", 1, inputs["runs"][0].parent, mi=0.8)
+    _, html = render(inputs)
+    assert html.count('class="status met"') == 3 and html.count('class="status not-met"') == 1
+
+
+def test_report_through_the_command_line(inputs, capsys):
+    status = main(["report", "--figures", *map(str, inputs["figures"]),
+                   "--evaluations", *map(str, inputs["evaluations"]),
+                   "--runs", *map(str, inputs["runs"]), "--out", str(inputs["out"])])
+    assert status == 0 and inputs["out"].is_file()
+    status = main(["report", "--figures", "missing.json", "--evaluations", *map(str, inputs["evaluations"]),
+                   "--runs", *map(str, inputs["runs"]), "--out", str(inputs["out"])])
+    assert status == 1 and "missing.json: no such figure sidecar" in capsys.readouterr().err
+
+
+# --- verdicts from numbers ----------------------------------------------------------------------------
+
+
+def claims_for(tmp_path, real_data, accuracies, infogan_mi, gan_mi, iterations=1200):
+    runs = [figures.load_run(write_run(tmp_path / "r", "mnist_infogan", s, real_data, mi=infogan_mi,
+                                       iterations=iterations)) for s in range(1, len(accuracies) + 1)]
+    runs.append(figures.load_run(write_run(tmp_path / "r", "mnist_gan", 1, real_data, mi=gan_mi,
+                                           iterations=iterations)))
+    evaluations = [figures.load_evaluation(write_evaluation(tmp_path / "e", "mnist_infogan", s, real_data, accuracy=a))
+                   for s, a in enumerate(accuracies, start=1)]
+    rows = claim_checks.check_claims(runs, evaluations, load_paper_claims()["claims"])
+    return [row.status for row in rows], rows
+
+
+def test_claims_met(tmp_path, real_data):
+    statuses, rows = claims_for(tmp_path, real_data, [0.95, 0.96, 0.97], infogan_mi=LN10 - 0.04, gan_mi=0.49)
+    assert statuses == ["met"] * 4
+    assert rows[0].ours == "mean 96.0%, sd 1.0 points, min-max 95.0-97.0%"
+    assert rows[1].ours == "best 97.0% (seed 3)"
+    assert rows[2].ours.startswith(f"L_I = {LN10 - 0.04:.3f}")
+    assert rows[0].data == "real"
+
+
+def test_claims_not_met(tmp_path, real_data):
+    statuses, _ = claims_for(tmp_path, real_data, [0.5, 0.9], infogan_mi=LN10 - 0.06, gan_mi=0.5)
+    assert statuses == ["not met"] * 4
+
+
+def test_best_seed_can_meet_while_the_mean_does_not(tmp_path, real_data):
+    statuses, rows = claims_for(tmp_path, real_data, [0.6, 0.96], infogan_mi=LN10, gan_mi=0.1)
+    assert statuses == ["not met", "met", "met", "met"]
+    assert "best 96.0% (seed 2)" == rows[1].ours
+
+
+def test_short_runs_are_not_checked(tmp_path, real_data):
+    statuses, rows = claims_for(tmp_path, real_data, [0.96], infogan_mi=LN10, gan_mi=0.1, iterations=500)
+    assert statuses == ["met", "met", "not checked", "not checked"]
+    assert "sd n/a (one seed)" in rows[0].ours
+    assert "runs end before iteration 1000" in rows[2].ours
+
+
+def test_window_mean_uses_the_half_open_window():
+    metrics = [{"iteration": i, "x": float(i)} for i in (890, 900, 910, 1000, 1010)]
+    assert claim_checks.window_mean(metrics, "x", 900, 1000) == 955.0
+    assert claim_checks.window_mean(metrics, "x", 1000) == 1010.0
+    assert claim_checks.window_mean(metrics, "x", 2000) is None
+
+
+# --- provenance ---------------------------------------------------------------------------------------
+
+
+def test_git_state_outside_a_repository(tmp_path):
+    state = provenance.git_state(tmp_path)
+    assert state["commit"] is None and state["dirty"] is None and state["note"]
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_git_state_of_a_repository(tmp_path):
+    def git(*args):
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=tmp_path, check=True,
+                       capture_output=True)
+
+    git("init", "-q")
+    (tmp_path / "a.txt").write_text("a")
+    git("add", "a.txt")
+    git("commit", "-q", "-m", "one")
+    state = provenance.git_state(tmp_path)
+    assert re.fullmatch(r"[0-9a-f]{40}", state["commit"]) and state["dirty"] is False
+    (tmp_path / "a.txt").write_text("b")
+    assert provenance.git_state(tmp_path)["dirty"] is True
+
+
+def test_data_files_record_checksums_and_missing_files(inputs, real_data):
+    context, html = render(inputs)
+    [entry] = context["data_files"]
+    assert entry["md5"] == hashlib.md5(real_data.read_bytes()).hexdigest() and entry["warning"] is None
+    assert entry["source"] == "real" and len(entry["used_by"]) == 8  # 4 trainings, 4 evaluations
+    assert entry["md5"] in html
+    real_data.unlink()
+    [entry] = render(inputs)[0]["data_files"]
+    assert entry["md5"] is None and "not found" in entry["warning"]
+
+
+def test_package_versions_name_the_pinned_packages():
+    versions = provenance.package_versions()
+    for name in ("torch", "numpy", "h5py", "jinja2", "seaborn", "matplotlib"):
+        assert versions[name] not in (None, "not installed")
+
+
+# --- a real pipeline rendered in a browser ----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def rendered_pipeline(tmp_path_factory):
+    """Tiny trained runs (synthetic digits) -> evaluations -> both figures -> report, all real code."""
+    root = tmp_path_factory.mktemp("report_pipeline")
+    data = synthetic_digits.prepare(root / "digits.h5", n_train=512, n_test=256)
+    runs, evaluations = {}, {}
+    for experiment in ("mnist_infogan", "mnist_gan"):
+        config = load_experiment(experiment, EXPERIMENTS, {"iterations": 8, "batch_size": 32})
+        runs[experiment] = root / "runs" / experiment / "seed1"
+        train(config, data, runs[experiment], seed=1, log_every=2, device="cpu", show_progress=False)
+        evaluations[experiment] = root / "metrics" / f"{experiment}.json"
+        evaluate(runs[experiment], data, evaluations[experiment], device="cpu", samples=500, draws=20)
+    out_dir = root / "paper_figures"
+    assert main(["figure", "1", "--infogan-runs", str(runs["mnist_infogan"]), "--gan-runs", str(runs["mnist_gan"]),
+                 "--out-dir", str(out_dir)]) == 0
+    assert main(["figure", "2", "--infogan-runs", str(runs["mnist_infogan"]), "--gan-runs", str(runs["mnist_gan"]),
+                 "--infogan-evaluations", str(evaluations["mnist_infogan"]),
+                 "--gan-evaluations", str(evaluations["mnist_gan"]), "--out-dir", str(out_dir)]) == 0
+    out = root / "report" / "index.html"
+    assert main(["report", "--figures", str(out_dir / "figure1.json"), str(out_dir / "figure2.json"),
+                 "--evaluations", *map(str, evaluations.values()), "--runs", *map(str, runs.values()),
+                 "--out", str(out)]) == 0
+    return out
+
+
+def test_pipeline_report_is_marked_synthetic(rendered_pipeline):
+    html = rendered_pipeline.read_text(encoding="utf-8")
+    assert "SYNTHETIC DATA" in html and "synthetic digits (stand-in for MNIST)" in html
+    assert html.count('src="data:image/png;base64,') == 4
+    assert "not checked" in html  # 8 iterations cannot answer the iteration-1000 claims
+
+
+def screenshot(html_path, png_path, profile):
+    subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    f"--user-data-dir={profile}", f"--screenshot={png_path}", "--window-size=1280,2400",
+                    html_path.resolve().as_uri()], check=True, capture_output=True, timeout=120)
+    return np.asarray(Image.open(png_path).convert("RGB")).astype(int)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (Debian: apt-get install chromium)")
+def test_report_renders_in_headless_chromium(rendered_pipeline, tmp_path):
+    """The page renders, the banner shows, and the embedded images load: the screenshot differs
+    from one of the same page with every image replaced by a broken one."""
+    shot = screenshot(rendered_pipeline, tmp_path / "report.png", tmp_path / "profile")
+    assert shot.shape == (2400, 1280, 3) and shot.std() > 20  # not blank
+    assert (np.abs(shot[:80] - RED).sum(axis=2) < 30).mean() > 0.5  # the banner across the top
+    broken = tmp_path / "broken.html"
+    broken.write_text(re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "data:image/png;base64,AAAA",
+                             rendered_pipeline.read_text(encoding="utf-8")), encoding="utf-8")
+    without_images = screenshot(broken, tmp_path / "broken.png", tmp_path / "profile")
+    assert (np.abs(shot - without_images).sum(axis=2) > 0).mean() > 0.05
+    artifacts = os.environ.get("INFOGAN_TEST_ARTIFACTS")
+    if artifacts:  # CI keeps the screenshot as part of the test output
+        Path(artifacts).mkdir(parents=True, exist_ok=True)
+        shutil.copy(tmp_path / "report.png", Path(artifacts) / "report-screenshot.png")
