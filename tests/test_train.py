@@ -501,12 +501,12 @@ def test_missing_data_file_is_refused(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
-def test_checkpoint_from_real_data_refused_on_synthetic_data(uninterrupted, write_tiny_dataset, data, tmp_path):
-    real = write_tiny_dataset(tmp_path / "real.h5", source="real", dataset="mnist")
+def test_checkpoint_from_other_images_refused(uninterrupted, write_tiny_dataset, data, tmp_path):
+    real = write_tiny_dataset(tmp_path / "real.h5", source="real", dataset="mnist", seed=7)
     resumable = tmp_path / "run" / "checkpoint.pt"
     with sigterm_when(resumable.exists), pytest.raises(InfoganError, match="stopped by signal"):
         run_training(make_config(iterations=100), real, tmp_path / "run", checkpoint_every=1)
-    with pytest.raises(InfoganError, match=r"trained on real data .*not on the synthetic") as refused:
+    with pytest.raises(CheckpointError, match=r"trained on other images \(real .*real.h5\) than those in") as refused:
         run_training(make_config(iterations=100), data, tmp_path / "run")
     assert str(resumable) in str(refused.value)
 

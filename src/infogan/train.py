@@ -22,6 +22,7 @@ resuming needs no data-loader state; all RNG states travel in the checkpoint.
 """
 
 import contextlib
+import hashlib
 import json
 import math
 import platform
@@ -38,7 +39,7 @@ from infogan import __version__, checkpoint
 from infogan.atomic import atomic_path, write_json
 from infogan.config import ExperimentConfig
 from infogan.data.hdf5 import read_info, read_split
-from infogan.errors import DatasetFileError, InfoganError, TrainingDiverged
+from infogan.errors import CheckpointError, DatasetFileError, InfoganError, TrainingDiverged
 from infogan.nets import OUTPUT_RANGE, build_networks
 from infogan.progress import progress
 
@@ -65,7 +66,8 @@ def bf16_available(device: torch.device) -> bool:
 
 
 def load_training_images(data_path, config: ExperimentConfig, device):
-    """The training split as one uint8 tensor on `device`, checked against the experiment."""
+    """The training split as one uint8 tensor on `device`, checked against the experiment,
+    and a description of the data, with a hash of exactly the images trained on."""
     info = read_info(data_path)
     if info.image_shape != config.image_shape:
         raise DatasetFileError(
@@ -77,7 +79,9 @@ def load_training_images(data_path, config: ExperimentConfig, device):
         images = images[: config.train_images]
     if len(images) < config.batch_size:
         raise DatasetFileError(f"{data_path}: {len(images)} training images, fewer than one batch of {config.batch_size}")
-    return images.to(device), info
+    description = {"path": str(info.path), "dataset": info.dataset, "source": info.source,
+                   "images_sha256": hashlib.sha256(images.numpy().tobytes()).hexdigest()}
+    return images.to(device), info, description
 
 
 class EpochBatches:
@@ -135,19 +139,19 @@ def new_state(config: ExperimentConfig, seed: int, device) -> TrainingState:
     return TrainingState(generator, discriminator, opt_g, opt_d, latent_rng)
 
 
-def resumable_payload(state: TrainingState, config, seed, data_info) -> dict:
+def resumable_payload(state: TrainingState, config, seed, data) -> dict:
     rng = {"latent": state.latent_rng.get_state(), "torch": torch.get_rng_state()}
     if torch.cuda.is_available():
         rng["cuda"] = torch.cuda.get_rng_state_all()
     return {
-        **final_payload(state, config, seed, data_info),
+        **final_payload(state, config, seed, data),
         "opt_generator": state.opt_generator.state_dict(),
         "opt_discriminator": state.opt_discriminator.state_dict(),
         "rng": rng,
     }
 
 
-def final_payload(state: TrainingState, config, seed, data_info) -> dict:
+def final_payload(state: TrainingState, config, seed, data) -> dict:
     return {
         "experiment": config.name,
         "config": config.to_dict(),
@@ -155,7 +159,7 @@ def final_payload(state: TrainingState, config, seed, data_info) -> dict:
         "seed": seed,
         "iteration": state.iteration,
         "train_seconds": state.train_seconds,
-        "data": {"path": str(data_info.path), "dataset": data_info.dataset, "source": data_info.source},
+        "data": data,
         "generator": state.generator.state_dict(),
         "discriminator": state.discriminator.state_dict(),
     }
@@ -284,7 +288,7 @@ def train(config: ExperimentConfig, data_path, run_dir, seed=1, checkpoint_every
         raise InfoganError(f"{final_path}: run finished at iteration {payload['iteration']}, fewer than "
                            f"{config.iterations}; delete it to train again")
     device = resolve_device(device)
-    images, data_info = load_training_images(data_path, config, device)
+    images, data_info, data = load_training_images(data_path, config, device)
     use_bf16 = config.speed.bf16_autocast and bf16_available(device)
 
     def autocast():
@@ -296,9 +300,9 @@ def train(config: ExperimentConfig, data_path, run_dir, seed=1, checkpoint_every
     if resumable_path.exists():
         payload = checkpoint.load(resumable_path, map_location=device)
         checkpoint.check_matches(payload, resumable_path, config, seed)
-        if payload["data"]["source"] != data_info.source:
-            raise InfoganError(f"{resumable_path}: trained on {payload['data']['source']} data "
-                               f"({payload['data']['path']}), not on the {data_info.source} {data_path}; use another --out")
+        if payload["data"].get("images_sha256") != data["images_sha256"]:
+            raise CheckpointError(f"{resumable_path}: trained on other images ({payload['data']['source']} "
+                                  f"{payload['data']['path']}) than those in {data_path}; use another --out")
         restore(state, payload)
     run_dir.mkdir(parents=True, exist_ok=True)
     for stale in run_dir.glob(".*.part"):  # left by a process killed while writing a checkpoint
@@ -309,8 +313,7 @@ def train(config: ExperimentConfig, data_path, run_dir, seed=1, checkpoint_every
         tmp.write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
     provenance = {
         "experiment": config.name, "seed": seed, "iterations": config.iterations,
-        "data": {"path": str(data_info.path), "dataset": data_info.dataset, "source": data_info.source,
-                 "description": data_info.description, "raw_checksums": data_info.raw_checksums},
+        "data": {**data, "description": data_info.description, "raw_checksums": data_info.raw_checksums},
         "device": device.type if device.type == "cpu" else torch.cuda.get_device_name(device),
         "bf16_autocast_used": use_bf16, "threads": torch.get_num_threads(),
         "versions": {"infogan": __version__, "torch": torch.__version__, "python": platform.python_version()},
@@ -350,15 +353,16 @@ def train(config: ExperimentConfig, data_path, run_dir, seed=1, checkpoint_every
                           "images_per_second": since_log * config.batch_size / elapsed}
                 with open(metrics_path, "a") as log:
                     log.write(json.dumps(record) + "\n")
-                bar.set_postfix(L_I=f"{record['mi_categorical']:.3f}", img_s=f"{record['images_per_second']:.0f}")
+                bar.set_postfix(L_I=f"{record['mi_categorical']:.3f}", img_s=f"{record['images_per_second']:.0f}",
+                                refresh=False)
                 sums, since_log, interval_start = None, 0, time.perf_counter()
             if due_checkpoint and state.iteration < config.iterations:
-                checkpoint.save(resumable_payload(state, config, seed, data_info), resumable_path)
+                checkpoint.save(resumable_payload(state, config, seed, data), resumable_path)
             if stop.signal is not None and state.iteration < config.iterations:
                 raise InfoganError(f"stopped by signal {stop.signal} at iteration {state.iteration}; "
                                    f"{resumable_path} saved, run the same command to continue")
 
-    checkpoint.save(final_payload(state, config, seed, data_info), final_path)
+    checkpoint.save(final_payload(state, config, seed, data), final_path)
     resumable_path.unlink(missing_ok=True)
     write_json(run_dir / "run.json", {**provenance, "finished": True, "train_seconds": state.train_seconds})
     return final_path
