@@ -12,7 +12,7 @@ import torch
 
 from infogan.config import ExperimentConfig
 from infogan.errors import InfoganError
-from infogan.train import EpochBatches, bf16_available, new_state, resolve_device, to_network_range, training_step
+from infogan.train import EpochBatches, autocast_for, new_state, resolve_device, to_network_range, training_step
 
 
 def peak_rss_mb() -> float:
@@ -31,10 +31,7 @@ def benchmark(config: ExperimentConfig, iterations=30, warmup=5, device="cpu", t
     images = torch.randint(0, 256, (n_images, *config.image_shape), dtype=torch.uint8, generator=generator).to(device)
     state = new_state(config, seed, device)
     batches = EpochBatches(n_images, config.batch_size, seed, device)
-    use_bf16 = config.speed.bf16_autocast and bf16_available(device)
-
-    def autocast():
-        return torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16)
+    autocast, use_bf16 = autocast_for(config, device)
 
     def step(i):
         real = to_network_range(images[batches.indices(i)], config.network, config.speed.channels_last)

@@ -62,6 +62,12 @@ def bf16_available(device: torch.device) -> bool:
     return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
+def autocast_for(config: ExperimentConfig, device: torch.device):
+    """(a function giving a fresh autocast context for one step, whether it uses bfloat16)."""
+    use_bf16 = config.speed.bf16_autocast and bf16_available(device)
+    return (lambda: torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16)), use_bf16
+
+
 # --- data -------------------------------------------------------------------------------
 
 
@@ -289,11 +295,7 @@ def train(config: ExperimentConfig, data_path, run_dir, seed=1, checkpoint_every
                            f"{config.iterations}; delete it to train again")
     device = resolve_device(device)
     images, data_info, data = load_training_images(data_path, config, device)
-    use_bf16 = config.speed.bf16_autocast and bf16_available(device)
-
-    def autocast():
-        return torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16)
-
+    autocast, use_bf16 = autocast_for(config, device)
     if device.type == "cpu":
         torch.use_deterministic_algorithms(True)
     state = new_state(config, seed, device)
