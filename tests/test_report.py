@@ -176,6 +176,25 @@ def test_report_through_the_command_line(inputs, capsys):
     assert status == 1 and "missing.json: no such figure sidecar" in capsys.readouterr().err
 
 
+def test_wall_time_per_step_from_snakemake_benchmark_files(inputs, tmp_path):
+    bench = tmp_path / "results" / "benchmarks"
+    (bench / "train" / "mnist_infogan").mkdir(parents=True)
+    header = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+    (bench / "train" / "mnist_infogan" / "seed1.tsv").write_text(header + "123.4567\t0:02:03\t812.7\t1\t1\t1\t0\t0\t99\t120\n")
+    (bench / "prepare").mkdir()
+    (bench / "prepare" / "mnist.tsv").write_text("not a benchmark\n")
+    files = [bench / "train" / "mnist_infogan" / "seed1.tsv", bench / "prepare" / "mnist.tsv", bench / "evaluate" / "mnist_gan" / "seed1.tsv"]
+    context = render_report(inputs["figures"], inputs["evaluations"], inputs["runs"], inputs["out"],
+                            benchmark_files=files)
+    rows = {(row["step"], row["job"]): row for row in context["step_times"]}
+    assert rows["train", "mnist_infogan/seed1"]["seconds"] == pytest.approx(123.4567)
+    assert rows["train", "mnist_infogan/seed1"]["max_rss_mb"] == pytest.approx(812.7)
+    assert "not a Snakemake benchmark file" in rows["prepare", "mnist"]["warning"]
+    assert rows["evaluate", "mnist_gan/seed1"]["warning"] == "file not found"
+    html = inputs["out"].read_text(encoding="utf-8")
+    assert "123.5 s" in html and "813 MB" in html and "Wall time per step" in html
+
+
 # --- verdicts from numbers ----------------------------------------------------------------------------
 
 

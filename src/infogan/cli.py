@@ -82,7 +82,8 @@ def cmd_figure(args):
 def cmd_report(args):
     from infogan.report import render_report
 
-    context = render_report(args.figures, args.evaluations, args.runs, args.out)
+    context = render_report(args.figures, args.evaluations, args.runs, args.out,
+                            benchmark_files=args.benchmarks or ())
     logging.info("wrote %s%s", args.out, " (SYNTHETIC inputs: banner shown)" if context["synthetic"] else "")
 
 
@@ -155,6 +156,8 @@ def build_parser():
                    help="evaluation JSONs written by `infogan evaluate`")
     p.add_argument("--runs", type=Path, nargs="+", required=True, metavar="RUN_DIR",
                    help="run directories (or a file in each, e.g. its final.pt)")
+    p.add_argument("--benchmarks", type=Path, nargs="*", metavar="TSV",
+                   help="Snakemake benchmark files of the pipeline's jobs: wall time and memory per step")
     p.add_argument("--out", type=Path, default=Path("results/report/index.html"),
                    help="HTML file to write (default: results/report/index.html)")
     p.set_defaults(func=cmd_report)

@@ -5,6 +5,7 @@ outside a git checkout, or after a data file was moved, is still worth reading, 
 as it says what it could not establish.
 """
 
+import csv
 import hashlib
 import importlib.metadata
 import platform
@@ -100,3 +101,27 @@ def checkpoints(runs):
         rows.append({"path": str(path), "experiment": run.experiment, "seed": run.seed, "md5": md5_of(path),
                      "megabytes": path.stat().st_size / 1e6 if path.is_file() else None})
     return rows
+
+
+def step_times(benchmark_files):
+    """Wall time and peak memory of each pipeline job, from the TSV files Snakemake's
+    `benchmark:` directive writes (columns `s` and `max_rss`, in seconds and MB). The step
+    is the file's folder under results/benchmarks/, the job the rest of its path."""
+    rows = []
+    for path in map(Path, benchmark_files):
+        below = path.with_suffix("").parts
+        below = below[below.index("benchmarks") + 1:] if "benchmarks" in below[:-1] else below[-2:]
+        row = {"path": str(path), "step": below[0], "job": "/".join(below[1:]) or below[0], "seconds": None,
+               "max_rss_mb": None, "warning": None}
+        try:
+            with open(path, newline="") as f:
+                measured = list(csv.DictReader(f, delimiter="\t"))[-1]
+            row["seconds"] = float(measured["s"])
+            rss = measured.get("max_rss")
+            row["max_rss_mb"] = float(rss) if rss not in (None, "", "NA", "-") else None
+        except FileNotFoundError:
+            row["warning"] = "file not found"
+        except (IndexError, KeyError, ValueError, csv.Error) as exc:
+            row["warning"] = f"not a Snakemake benchmark file ({type(exc).__name__}: {exc})"
+        rows.append(row)
+    return sorted(rows, key=lambda r: (r["step"], r["job"]))

@@ -128,7 +128,8 @@ def experiment_sections(runs):
     return sections
 
 
-def build_context(figure_sidecars, evaluation_paths, run_paths, paper_claims=PAPER_CLAIMS, cwd="."):
+def build_context(figure_sidecars, evaluation_paths, run_paths, paper_claims=PAPER_CLAIMS, cwd=".",
+                  benchmark_files=()):
     """Everything the template shows, as plain data."""
     paper = load_paper_claims(paper_claims)
     runs = [load_run(p) for p in run_paths]
@@ -149,6 +150,7 @@ def build_context(figure_sidecars, evaluation_paths, run_paths, paper_claims=PAP
         "packages": provenance.package_versions(),
         "data_files": provenance.data_files(runs, evaluations),
         "checkpoints": provenance.checkpoints(runs),
+        "step_times": provenance.step_times(benchmark_files),
     }
 
 
@@ -158,9 +160,10 @@ def environment():
                               undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 
 
-def render_report(figure_sidecars, evaluation_paths, run_paths, out, paper_claims=PAPER_CLAIMS, cwd="."):
+def render_report(figure_sidecars, evaluation_paths, run_paths, out, paper_claims=PAPER_CLAIMS, cwd=".",
+                  benchmark_files=()):
     """Write the HTML report to `out` atomically; returns the context it was made from."""
-    context = build_context(figure_sidecars, evaluation_paths, run_paths, paper_claims, cwd)
+    context = build_context(figure_sidecars, evaluation_paths, run_paths, paper_claims, cwd, benchmark_files)
     html = environment().get_template(TEMPLATE).render(**context)
     with atomic_path(out) as tmp:
         tmp.write_text(html, encoding="utf-8")

@@ -1,0 +1,245 @@
+"""The Snakemake pipeline and its DVC stages, run for real in a temporary git copy of the project.
+
+One copy serves the whole module, and the tests build on each other in file order: a dry
+run of the paper profile, the test profile (the demo's DAG on synthetic digits, 20
+iterations) end to end, a second run that does nothing, a figure-code change that re-runs
+only figures and report, then `dvc repro` twice and after a parameter change, and
+`dvc push` / `dvc pull` into a fresh clone that Snakemake does not retrain.
+"""
+
+import ast
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+TEST_PROFILE = "workflow/profiles/test"
+GIT_IDENTITY = ["-c", "user.name=pipeline test", "-c", "user.email=pipeline-test@localhost"]
+
+MISSING = [tool for tool in ("snakemake", "dvc") if not (BIN / tool).exists()]
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(bool(MISSING), reason=f"{MISSING} not installed: pip install -e '.[pipeline]'")]
+
+
+def env_for(root):
+    """Jobs run the copy's code (PYTHONPATH) with the tools of this environment (PATH), one thread each."""
+    return {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "PYTHONPATH": str(root / "src"),
+            "OMP_NUM_THREADS": "1", "DVC_NO_ANALYTICS": "1", "INFOGAN_MNIST_MIRRORS": ""}
+
+
+def run(root, *args, check=True, timeout=600, env=None):
+    result = subprocess.run([str(a) for a in args], cwd=root, env=env or env_for(root), capture_output=True,
+                            text=True, timeout=timeout, check=False)
+    if check and result.returncode != 0:
+        pytest.fail(f"{' '.join(map(str, args))} failed ({result.returncode}):\n{result.stdout[-3000:]}\n"
+                    f"{result.stderr[-5000:]}")
+    return result
+
+
+def snakemake(root, *args, **kwargs):
+    return run(root, BIN / "snakemake", *args, **kwargs)
+
+
+def dvc(root, *args, **kwargs):
+    return run(root, BIN / "dvc", *args, **kwargs)
+
+
+def git(root, *args):
+    return run(root, "git", *GIT_IDENTITY, *args)
+
+
+def jobs(output):
+    """{rule: [{'wildcards': ..., 'resources': ...}, ...]} from Snakemake's dry-run or run output."""
+    found, current = {}, None
+    for line in output.splitlines():
+        header = re.fullmatch(r"(?:local)?rule (\w+):", line.strip())
+        if header and not line.startswith(" "):
+            current = {}
+            found.setdefault(header.group(1), []).append(current)
+        elif current is not None and line.startswith("    ") and ": " in line:
+            key, _, value = line.strip().partition(": ")
+            current[key] = value
+        else:
+            current = None
+    return found
+
+
+def ran(result):
+    """Rules that a Snakemake run (or dry run) lists, without the target-only rules."""
+    return set(jobs(result.stdout + result.stderr)) - {"all", "datasets", "runs", "evaluations", "figures"}
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    """A git repository holding this checkout's files (tracked and new, not ignored), committed."""
+    if not (REPO / ".git").exists():
+        pytest.skip("needs a git checkout of the project to copy")
+    root = tmp_path_factory.mktemp("pipeline") / "repo"
+    listed = run(REPO, "git", "ls-files", "-z", "--cached", "--others", "--exclude-standard").stdout
+    for name in filter(None, listed.split("\0")):
+        source = REPO / name
+        if source.is_file():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, root / name)
+    git(root, "init", "-q")
+    if not (root / ".dvc").is_dir():
+        dvc(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "project copy")
+    return root
+
+
+def test_paper_profile_dry_run_lists_one_gpu_training_job_per_experiment_and_seed(project):
+    result = snakemake(project, "-n", "--cores", "all", "--resources", "gpu=1")
+    found = jobs(result.stdout)
+    trained = sorted(re.sub(r"\s", "", job["wildcards"]) for job in found["train"])
+    assert trained == sorted([f"experiment=mnist_infogan,seed={s}" for s in range(1, 6)]
+                             + ["experiment=mnist_gan,seed=1"])
+    assert all("gpu=1" in job["resources"] for job in found["train"])
+    # The paper profile trains on real MNIST only; it never makes the synthetic stand-in.
+    assert [job["output"] for job in found["prepare"]] == ["data/processed/mnist.h5"]
+    assert "synthetic" not in result.stdout
+
+
+def test_a_wrong_config_key_fails_with_its_name(project):
+    result = snakemake(project, "-n", "--config", "train={iteratoins: 5}", check=False)
+    assert result.returncode != 0
+    assert "iteratoins" in result.stdout + result.stderr
+
+
+def test_offline_paper_profile_stops_saying_which_files_to_place(project, closed_port_url):
+    env = {**env_for(project), "INFOGAN_MNIST_MIRRORS": closed_port_url}
+    result = snakemake(project, "--cores", "1", "datasets", check=False, env=env)
+    assert result.returncode != 0
+    message = result.stdout + result.stderr
+    for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
+                 "t10k-labels-idx1-ubyte.gz", "data/raw/mnist/", "workflow/profiles/demo"):
+        assert name in message
+    assert not (project / "data" / "processed" / "mnist.h5").exists()
+    assert not (project / "data" / "processed" / "synthetic_digits.h5").exists()
+
+
+@pytest.fixture(scope="module")
+def demo_run(project):
+    """The test profile end to end: the demo's DAG on synthetic digits with 20 iterations."""
+    started = time.monotonic()
+    result = snakemake(project, "--profile", TEST_PROFILE)
+    return result, time.monotonic() - started
+
+
+def test_demo_profile_makes_figures_and_report_all_marked_synthetic(project, demo_run):
+    result, seconds = demo_run
+    assert ran(result) == {"prepare", "train", "evaluate", "figure1", "figure2", "l_i_curves", "report"}
+    for name in ("paper_figures/figure1.png", "paper_figures/figure2.png", "paper_figures/figure1.pdf",
+                 "results/report/index.html", "results/plots/l_i_curves.json"):
+        assert (project / name).is_file(), name
+    for figure in ("figure1", "figure2"):
+        assert json.loads((project / f"paper_figures/{figure}.json").read_text())["data"]["synthetic"] is True
+    for run_dir in ("mnist_infogan/seed1", "mnist_gan/seed1"):
+        info = json.loads((project / "results/runs" / run_dir / "run.json").read_text())
+        assert info["data"]["source"] == "synthetic" and info["iterations"] == 20
+        assert json.loads((project / f"results/metrics/{run_dir}.json").read_text())["data"]["source"] == "synthetic"
+        assert (project / f"results/logs/train/{run_dir}.log").is_file()
+        assert (project / f"results/benchmarks/train/{run_dir}.tsv").is_file()
+    assert "synthetic" in (project / "results/report/index.html").read_text().lower()
+    curves = json.loads((project / "results/plots/l_i_curves.json").read_text())
+    assert [row["iteration"] for row in curves] == [10, 20] and {"infogan_mean", "gan_mean"} <= set(curves[0])
+    print(f"test profile end to end: {seconds:.0f} s")
+
+
+def test_second_run_does_nothing(project, demo_run):
+    result = snakemake(project, "--profile", TEST_PROFILE)
+    assert "Nothing to be done" in result.stdout + result.stderr
+    assert ran(result) == set()
+
+
+def test_changed_figure_code_reruns_only_figures_and_report(project, demo_run):
+    checkpoints = sorted((project / "results/runs").glob("*/*/final.pt"))
+    before = {path: path.stat().st_mtime_ns for path in checkpoints}
+    figures = project / "src/infogan/figures.py"
+    figures.write_text(figures.read_text() + "\n# A change to the figure code.\n")
+    planned = snakemake(project, "-n", "--profile", TEST_PROFILE)
+    assert ran(planned) == {"figure1", "figure2", "l_i_curves", "report"}
+    done = snakemake(project, "--profile", TEST_PROFILE)
+    assert ran(done) == {"figure1", "figure2", "l_i_curves", "report"}
+    assert {path: path.stat().st_mtime_ns for path in checkpoints} == before
+    assert ran(snakemake(project, "-n", "--profile", TEST_PROFILE)) == set()
+    git(project, "commit", "-q", "-am", "figure code changed")
+
+
+def test_dvc_repro_round_trip(project, demo_run):
+    params = project / "params.yaml"
+    params.write_text(params.read_text().replace("workflow/profiles/paper", TEST_PROFILE))
+    first = dvc(project, "repro")
+    # Snakemake made everything already: each stage's target has nothing to do.
+    assert ran(first) == set(), first.stdout[-3000:]
+    assert "Data and pipelines are up to date" in dvc(project, "repro").stdout
+    assert "Data and pipelines are up to date" in dvc(project, "status").stdout
+
+    # A parameter of the evaluation: evaluation, figures and report re-run; data and training do not.
+    config = project / "config/pipeline_test.yaml"
+    config.write_text(re.sub(r"(?m)^  draws: \d+", "  draws: 10", config.read_text()))
+    changed = dvc(project, "repro")
+    output = changed.stdout + changed.stderr
+    assert "Stage 'data' didn't change, skipping" in output
+    assert "Stage 'train' didn't change, skipping" in output
+    assert "Running stage 'evaluate'" in output
+    assert ran(changed) == {"evaluate", "figure2", "report"}
+    assert "Data and pipelines are up to date" in dvc(project, "repro").stdout
+    metrics = dvc(project, "metrics", "show", "--json").stdout
+    assert "categorical_accuracy" in metrics
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "dvc repro")
+
+
+def test_dvc_pull_into_a_fresh_clone_does_not_retrain(project, demo_run, tmp_path):
+    remote = tmp_path / "remote"
+    dvc(project, "remote", "add", "--local", "-d", "test", remote)
+    dvc(project, "push")
+    clone = tmp_path / "clone"
+    run(tmp_path, "git", "clone", "-q", project, clone)
+    dvc(clone, "remote", "add", "--local", "-d", "test", remote)
+    dvc(clone, "pull")
+    checkpoints = sorted((clone / "results/runs").glob("*/seed*/final.pt"))
+    assert [p.relative_to(clone).as_posix() for p in checkpoints] == [
+        "results/runs/mnist_gan/seed1/final.pt", "results/runs/mnist_infogan/seed1/final.pt"]
+    # The mtime trap, made certain: the data file now looks newer than every checkpoint.
+    now = time.time()
+    for checkpoint in checkpoints:
+        os.utime(checkpoint, (now - 3600, now - 3600))
+    for data_file in (clone / "data/processed").glob("*.h5"):
+        os.utime(data_file, (now - 60, now - 60))
+    assert "train" in ran(snakemake(clone, "-n", "--profile", TEST_PROFILE))
+    # The documented step after a pull: put the modification times in the DAG's order.
+    snakemake(clone, "--touch", "--profile", TEST_PROFILE)
+    planned = snakemake(clone, "-n", "--profile", TEST_PROFILE)
+    assert ran(planned) == set(), planned.stdout[-3000:]
+    assert "Data and pipelines are up to date" in dvc(clone, "status").stdout
+    assert [p.stat().st_size for p in checkpoints] == [
+        (project / p.relative_to(clone)).stat().st_size for p in checkpoints]
+
+
+def test_dvc_stages_depend_on_the_code_each_step_runs():
+    """dvc.yaml's deps name the source files whose hash is a param of each step's rules."""
+    import yaml
+
+    tree = ast.parse((REPO / "workflow/rules/common.smk").read_text())
+    code_files = next(ast.literal_eval(node.value) for node in tree.body
+                      if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "CODE_FILES")
+    stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
+    step_of = {"data": "prepare", "train": "train", "evaluate": "evaluate", "figures": "figures", "report": "report"}
+    for stage, step in step_of.items():
+        deps = set(stages[stage]["deps"])
+        for pattern in code_files[step]:
+            path = Path("src/infogan") / pattern
+            expected = path.parent if "*" in pattern else path
+            assert expected.as_posix() in deps, (stage, pattern)
+        assert f"workflow/rules/{stage}.smk" in deps

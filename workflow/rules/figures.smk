@@ -1,0 +1,67 @@
+# figures: PNG, PDF and a JSON sidecar (inputs, data source) per figure in paper_figures/.
+# The hash of src/infogan/figures.py is a param (workflow/rules/common.smk): changing the
+# figure code re-runs these rules and the report, nothing else.
+
+
+rule figure1:
+    input:
+        infogan=final_checkpoints(config["figures"]["figure1"]["infogan"]),
+        gan=final_checkpoints(config["figures"]["figure1"]["gan"]),
+    output:
+        multiext("paper_figures/figure1", ".png", ".pdf", ".json"),
+    params:
+        out_dir=lambda wildcards, output: Path(output[0]).parent,
+        code=CODE["figures"],
+    log:
+        "results/logs/figures/figure1.log",
+    benchmark:
+        "results/benchmarks/figures/figure1.tsv"
+    shell:
+        "infogan figure 1 --infogan-runs {input.infogan} --gan-runs {input.gan}"
+        " --out-dir {params.out_dir} 2> {log}"
+
+
+rule figure2:
+    input:
+        infogan=final_checkpoints(config["figures"]["figure2"]["infogan"]),
+        infogan_evaluations=evaluations(config["figures"]["figure2"]["infogan"]),
+        gan=final_checkpoints(config["figures"]["figure2"]["gan"]),
+        gan_evaluations=evaluations(config["figures"]["figure2"]["gan"]),
+    output:
+        multiext("paper_figures/figure2", ".png", ".pdf", ".json"),
+    params:
+        out_dir=lambda wildcards, output: Path(output[0]).parent,
+        code=CODE["figures"],
+    log:
+        "results/logs/figures/figure2.log",
+    benchmark:
+        "results/benchmarks/figures/figure2.tsv"
+    shell:
+        "infogan figure 2 --infogan-runs {input.infogan} --infogan-evaluations {input.infogan_evaluations}"
+        " --gan-runs {input.gan} --gan-evaluations {input.gan_evaluations} --out-dir {params.out_dir} 2> {log}"
+
+
+rule l_i_curves:
+    """Figure 1's data as a JSON table (DVC plots read JSON, not the runs' JSON Lines logs)."""
+    input:
+        infogan=final_checkpoints(config["figures"]["figure1"]["infogan"]),
+        gan=final_checkpoints(config["figures"]["figure1"]["gan"]),
+    output:
+        "results/plots/l_i_curves.json",
+    params:
+        code=CODE["figures"],
+    log:
+        "results/logs/figures/l_i_curves.log",
+    benchmark:
+        "results/benchmarks/figures/l_i_curves.tsv"
+    script:
+        "../scripts/l_i_curves.py"
+
+
+rule figures:
+    """Target: Figures 1 and 2 and the L_I curves table."""
+    localrule: True
+    input:
+        rules.figure1.output,
+        rules.figure2.output,
+        rules.l_i_curves.output,

@@ -1,0 +1,21 @@
+# report: one self-contained HTML file from the figures, evaluations and runs.
+
+
+rule report:
+    input:
+        figures=["paper_figures/figure1.json", "paper_figures/figure2.json"],
+        images=["paper_figures/figure1.png", "paper_figures/figure2.png"],
+        evaluations=evaluations(),
+        runs=final_checkpoints(),
+        benchmarks=benchmark_files(),
+    output:
+        "results/report/index.html",
+    params:
+        code=CODE["report"],
+    log:
+        "results/logs/report/report.log",
+    benchmark:
+        "results/benchmarks/report/report.tsv"
+    shell:
+        "infogan report --figures {input.figures} --evaluations {input.evaluations}"
+        " --runs {input.runs} --benchmarks {input.benchmarks} --out {output} 2> {log}"

@@ -1,0 +1,37 @@
+# train: one job per experiment x seed. `infogan train` resumes by itself from
+# run_dir/checkpoint.pt, so only final.pt is declared: Snakemake deletes the outputs of a
+# failed job, and must never delete the resumable checkpoint or the metrics log it
+# continues. A stopped or failed job, started again, goes on from its last checkpoint.
+
+
+rule train:
+    input:
+        data=run_data,
+    output:
+        "results/runs/{experiment}/seed{seed}/final.pt",
+    params:
+        run_dir=lambda wildcards: run_dir(wildcards.experiment, wildcards.seed),
+        experiments=config["experiments_file"],
+        iterations=lambda wildcards: experiment_settings(wildcards.experiment).iterations,
+        device=config["train"]["device"],
+        checkpoint_every=config["train"]["checkpoint_every"],
+        settings=lambda wildcards: experiment_settings(wildcards.experiment).fingerprint(),
+        code=CODE["train"],
+    threads: config["train"]["threads"]
+    resources:
+        gpu=training_gpus,
+    log:
+        "results/logs/train/{experiment}/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/train/{experiment}/seed{seed}.tsv"
+    shell:
+        "infogan train {wildcards.experiment} --config {params.experiments} --data {input.data}"
+        " --out {params.run_dir} --seed {wildcards.seed} --iterations {params.iterations}"
+        " --checkpoint-every {params.checkpoint_every} --device {params.device} 2> {log}"
+
+
+rule runs:
+    """Target: every configured run's final checkpoint."""
+    localrule: True
+    input:
+        final_checkpoints(),
