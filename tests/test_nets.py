@@ -1,4 +1,4 @@
-"""The paper's MNIST networks (Table 1): shapes, output range, initialisation."""
+"""The paper's networks (Tables 1-4, 6): shapes, output range, layer order, initialisation."""
 
 import pytest
 import torch
@@ -20,8 +20,8 @@ def nets():
 
 
 def test_registry():
-    assert set(ARCHITECTURES) == {"mnist"}
-    assert OUTPUT_RANGE["mnist"] == (0.0, 1.0)
+    assert set(ARCHITECTURES) == {"mnist", "svhn_celeba", "faces", "chairs"}
+    assert OUTPUT_RANGE == {"mnist": (0.0, 1.0), "svhn_celeba": (-1.0, 1.0), "faces": (0.0, 1.0), "chairs": (0.0, 1.0)}
 
 
 def test_generator_output_shape_and_range(nets):
@@ -115,3 +115,80 @@ def test_initialisation_is_seeded():
 def test_rejects_other_image_sizes(shape):
     with pytest.raises(ValueError, match=f"28 x 28 images, got {shape[1]} x {shape[2]}"):
         build_networks("mnist", MNIST, shape, 0.1, 0.02)
+
+
+# Appendix C: (architecture, image shape, latent spec, generator input size the paper states).
+PAPER_NETWORKS = {
+    "svhn": ("svhn_celeba", (3, 32, 32), LatentSpec(124, (10,) * 4, 4), 168),
+    "celeba": ("svhn_celeba", (3, 32, 32), LatentSpec(128, (10,) * 10, 0), 228),
+    "faces": ("faces", (1, 32, 32), LatentSpec(128, (), 5), 133),
+    "chairs": ("chairs", (1, 64, 64), LatentSpec(128, (20,) * 3, 1), 189),
+}
+
+
+def kinds(sequence):
+    """Layer types and their main sizes, in order: a readable fingerprint of a Sequential."""
+    out = []
+    for layer in sequence:
+        if isinstance(layer, nn.Linear):
+            out.append(f"fc{layer.out_features}")
+        elif isinstance(layer, nn.ConvTranspose2d):
+            out.append(f"upconv{layer.out_channels}s{layer.stride[0]}")
+        elif isinstance(layer, nn.Conv2d):
+            out.append(f"conv{layer.out_channels}s{layer.stride[0]}")
+        elif isinstance(layer, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            out.append("bn")
+        elif isinstance(layer, nn.LeakyReLU):
+            out.append("lrelu")
+        elif isinstance(layer, (nn.ReLU, nn.Tanh, nn.Sigmoid)):
+            out.append(type(layer).__name__.lower())
+    return out
+
+
+@pytest.mark.parametrize("dataset", sorted(PAPER_NETWORKS))
+def test_paper_networks_shapes_and_ranges(dataset):
+    network, shape, spec, input_size = PAPER_NETWORKS[dataset]
+    assert spec.generator_input_size == input_size
+    torch.manual_seed(0)
+    generator, discriminator = build_networks(network, spec, shape, 0.1, 0.02)
+    latent = spec.generator_input(spec.sample(4, torch.Generator().manual_seed(0), torch.device("cpu")))
+    low, high = OUTPUT_RANGE[network]
+    with torch.no_grad():
+        images = generator(latent)
+        assert images.shape == (4, *shape)
+        assert images.min() >= low and images.max() <= high and images.std() > 0
+        logits, q = discriminator(images)
+    assert logits.shape == (4,) and q.shape == (4, spec.q_output_size)
+
+
+def test_svhn_celeba_layers_follow_tables_2_and_3():
+    generator, discriminator = build_networks("svhn_celeba", PAPER_NETWORKS["svhn"][2], (3, 32, 32), 0.1, 0.02)
+    assert kinds(generator.fc) == ["fc1792", "bn", "relu"]  # 2 x 2 x 448
+    assert kinds(generator.deconv) == ["upconv256s2", "bn", "relu", "upconv128s2", "relu", "upconv64s2", "relu",
+                                       "upconv3s2", "tanh"]
+    assert kinds(discriminator.body) == ["conv64s2", "lrelu", "conv128s2", "bn", "lrelu", "conv256s2", "bn", "lrelu"]
+    assert kinds(discriminator.q_head) == ["fc128", "bn", "lrelu", "fc48"]
+
+
+def test_faces_layers_follow_table_4():
+    generator, discriminator = build_networks("faces", PAPER_NETWORKS["faces"][2], (1, 32, 32), 0.1, 0.02)
+    assert kinds(generator.fc) == ["fc1024", "bn", "relu", "fc8192", "bn", "relu"]
+    assert kinds(generator.deconv) == ["upconv64s2", "bn", "relu", "upconv1s2", "sigmoid"]
+    assert kinds(discriminator.body) == ["conv64s2", "lrelu", "conv128s2", "bn", "lrelu", "fc1024", "bn", "lrelu"]
+    assert kinds([discriminator.q_head]) == ["fc10"]  # D and Q share the whole network
+
+
+def test_chairs_layers_follow_table_6():
+    generator, discriminator = build_networks("chairs", PAPER_NETWORKS["chairs"][2], (1, 64, 64), 0.1, 0.02)
+    assert kinds(generator.fc) == ["fc1024", "bn", "relu", "fc16384", "bn", "relu"]
+    assert kinds(generator.deconv) == ["conv256s1", "bn", "relu", "conv256s1", "bn", "relu", "upconv128s2", "bn",
+                                       "relu", "upconv64s2", "bn", "relu", "upconv1s2", "sigmoid"]
+    assert kinds(discriminator.body) == ["conv64s2", "lrelu", "conv128s2", "bn", "lrelu", "conv256s2", "bn", "lrelu",
+                                         "conv256s1", "bn", "lrelu", "conv256s1", "bn", "lrelu", "fc1024", "bn", "lrelu"]
+    assert kinds([discriminator.q_head]) == ["fc62"]  # 3 x 20 logits + mean and log-std of one code
+
+
+@pytest.mark.parametrize("network,shape", [("svhn_celeba", (3, 28, 28)), ("faces", (1, 64, 64)), ("chairs", (1, 32, 32))])
+def test_paper_networks_reject_other_sizes(network, shape):
+    with pytest.raises(ValueError, match="network needs"):
+        build_networks(network, MNIST, shape, 0.1, 0.02)

@@ -6,7 +6,13 @@ the paper makes Q a head on D's body, so that L_I costs little beyond a GAN.
 
 Departures from the letter of the tables, all exact or immaterial:
 - layers followed by batch norm have no bias (batch norm's shift makes it redundant);
-- weights start from N(0, init_std) as in the authors' code; batch norm starts at (1, 0).
+- weights start from N(0, init_std) as in the authors' code; batch norm starts at (1, 0);
+- a stride-1 4 x 4 "upconv" (Table 6) is written as a stride-1 convolution with "SAME"
+  padding: a transposed convolution with stride 1 is a convolution, and PyTorch's
+  transposed convolution cannot keep an 8 x 8 map at 8 x 8 with an even kernel.
+
+Where D and Q share the whole network (Tables 4 and 6: "separate output units"), Q's
+head is a single linear layer on D's last hidden layer; elsewhere it is FC128-BN-lReLU-FC.
 """
 
 from torch import nn
@@ -82,9 +88,129 @@ def mnist_networks(input_size, q_output_size, image_shape, leaky_slope):
     return generator, discriminator
 
 
-ARCHITECTURES = {"mnist": mnist_networks}
+def _same_size_conv(in_channels, out_channels, bias):
+    """Stride-1 4 x 4 convolution keeping the size: TensorFlow's "SAME" padding, one row and
+    column before, two after (an even kernel cannot be padded evenly)."""
+    return [nn.ZeroPad2d((1, 2, 1, 2)), nn.Conv2d(in_channels, out_channels, 4, 1, 0, bias=bias)]
+
+
+def _conv(in_channels, out_channels, stride, leaky_slope, batch_norm=True):
+    """4 x 4 convolution (halving the size at stride 2, keeping it at stride 1), [BN], leaky ReLU."""
+    if stride == 2:
+        layers = [nn.Conv2d(in_channels, out_channels, 4, 2, 1, bias=not batch_norm)]
+    else:
+        layers = _same_size_conv(in_channels, out_channels, bias=not batch_norm)
+    if batch_norm:
+        layers.append(nn.BatchNorm2d(out_channels))
+    return [*layers, nn.LeakyReLU(leaky_slope)]
+
+
+def _upconv(in_channels, out_channels, stride, batch_norm=True):
+    """4 x 4 transposed convolution doubling the size (stride 2), or a size-keeping stride-1 one, [BN], ReLU."""
+    if stride == 2:
+        layers = [nn.ConvTranspose2d(in_channels, out_channels, 4, 2, 1, bias=not batch_norm)]
+    else:
+        layers = _same_size_conv(in_channels, out_channels, bias=not batch_norm)
+    return [*layers, *([nn.BatchNorm2d(out_channels)] if batch_norm else []), nn.ReLU()]
+
+
+def _fc(in_features, out_features, activation):
+    return [nn.Linear(in_features, out_features, bias=False), nn.BatchNorm1d(out_features), activation]
+
+
+def _check_size(name, image_shape, height_width):
+    if tuple(image_shape[1:]) != height_width:
+        raise ValueError(f"the {name} network needs {height_width[0]} x {height_width[1]} images, "
+                         f"got {image_shape[1]} x {image_shape[2]}")
+
+
+def svhn_celeba_networks(input_size, q_output_size, image_shape, leaky_slope):
+    """Tables 2 and 3: SVHN and CelebA (32 x 32 x 3, tanh output). Table 3's caption says
+    SVHN; the layers are the same, so one builder serves both."""
+    _check_size("svhn/celeba", image_shape, (32, 32))
+    channels = image_shape[0]
+    generator = Generator(
+        fc=nn.Sequential(*_fc(input_size, 2 * 2 * 448, nn.ReLU())),
+        feature_shape=(448, 2, 2),
+        deconv=nn.Sequential(
+            *_upconv(448, 256, 2),
+            *_upconv(256, 128, 2, batch_norm=False),
+            *_upconv(128, 64, 2, batch_norm=False),
+            nn.ConvTranspose2d(64, channels, 4, 2, 1), nn.Tanh(),
+        ),
+    )
+    discriminator = Discriminator(
+        body=nn.Sequential(
+            *_conv(channels, 64, 2, leaky_slope, batch_norm=False),
+            *_conv(64, 128, 2, leaky_slope),
+            *_conv(128, 256, 2, leaky_slope),
+            nn.Flatten(),
+        ),
+        d_head=nn.Linear(256 * 4 * 4, 1),
+        q_head=nn.Sequential(*_fc(256 * 4 * 4, 128, nn.LeakyReLU(leaky_slope)), nn.Linear(128, q_output_size)),
+    )
+    return generator, discriminator
+
+
+def faces_networks(input_size, q_output_size, image_shape, leaky_slope):
+    """Table 4: 3D Faces (32 x 32 x 1, sigmoid output); D and Q share the whole network."""
+    _check_size("faces", image_shape, (32, 32))
+    channels = image_shape[0]
+    generator = Generator(
+        fc=nn.Sequential(*_fc(input_size, 1024, nn.ReLU()), *_fc(1024, 8 * 8 * 128, nn.ReLU())),
+        feature_shape=(128, 8, 8),
+        deconv=nn.Sequential(*_upconv(128, 64, 2), nn.ConvTranspose2d(64, channels, 4, 2, 1), nn.Sigmoid()),
+    )
+    discriminator = Discriminator(
+        body=nn.Sequential(
+            *_conv(channels, 64, 2, leaky_slope, batch_norm=False),
+            *_conv(64, 128, 2, leaky_slope),
+            nn.Flatten(),
+            *_fc(128 * 8 * 8, 1024, nn.LeakyReLU(leaky_slope)),
+        ),
+        d_head=nn.Linear(1024, 1),
+        q_head=nn.Linear(1024, q_output_size),
+    )
+    return generator, discriminator
+
+
+def chairs_networks(input_size, q_output_size, image_shape, leaky_slope):
+    """Table 6: 3D Chairs (64 x 64 x 1, sigmoid output); D and Q share the whole network."""
+    _check_size("chairs", image_shape, (64, 64))
+    channels = image_shape[0]
+    generator = Generator(
+        fc=nn.Sequential(*_fc(input_size, 1024, nn.ReLU()), *_fc(1024, 8 * 8 * 256, nn.ReLU())),
+        feature_shape=(256, 8, 8),
+        deconv=nn.Sequential(
+            *_upconv(256, 256, 1), *_upconv(256, 256, 1),
+            *_upconv(256, 128, 2), *_upconv(128, 64, 2),
+            nn.ConvTranspose2d(64, channels, 4, 2, 1), nn.Sigmoid(),
+        ),
+    )
+    discriminator = Discriminator(
+        body=nn.Sequential(
+            *_conv(channels, 64, 2, leaky_slope, batch_norm=False),
+            *_conv(64, 128, 2, leaky_slope),
+            *_conv(128, 256, 2, leaky_slope),
+            *_conv(256, 256, 1, leaky_slope),
+            *_conv(256, 256, 1, leaky_slope),
+            nn.Flatten(),
+            *_fc(256 * 8 * 8, 1024, nn.LeakyReLU(leaky_slope)),
+        ),
+        d_head=nn.Linear(1024, 1),
+        q_head=nn.Linear(1024, q_output_size),
+    )
+    return generator, discriminator
+
+
+ARCHITECTURES = {
+    "mnist": mnist_networks,
+    "svhn_celeba": svhn_celeba_networks,
+    "faces": faces_networks,
+    "chairs": chairs_networks,
+}
 # What each architecture's generator outputs, so data can be scaled to match.
-OUTPUT_RANGE = {"mnist": (0.0, 1.0)}
+OUTPUT_RANGE = {"mnist": (0.0, 1.0), "svhn_celeba": (-1.0, 1.0), "faces": (0.0, 1.0), "chairs": (0.0, 1.0)}
 
 
 def build_networks(name, latent_spec, image_shape, leaky_slope, init_std):
