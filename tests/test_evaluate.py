@@ -12,11 +12,11 @@ import infogan.evaluate as evaluation
 from infogan import checkpoint
 from infogan.config import load_experiment
 from infogan.errors import CheckpointError, DatasetFileError
+from infogan.disentanglement import code_readings, score
 from infogan.evaluate import (
     SWEEP_VALUES,
     assign_roles,
     estimate_mutual_information,
-    factor_correlations,
     image_moments,
     match_categories,
     sweep_continuous_code,
@@ -143,7 +143,7 @@ def test_factor_correlations_are_spearman_of_q_means():
     q = torch.zeros(200, spec.q_output_size)
     q[:, 10] = torch.from_numpy(factors[:, 1]) ** 3  # monotone in factor 1
     q[:, 11] = -torch.from_numpy(factors[:, 0])  # decreasing in factor 0
-    result = factor_correlations(q, spec, factors, ["slant", "width"])
+    result = score(code_readings(q, spec), factors, ["slant", "width"])["spearman"]
     assert set(result) == {"continuous_0", "continuous_1"}
     assert result["continuous_0"]["width"] == pytest.approx(1.0)
     assert result["continuous_1"]["slant"] == pytest.approx(-1.0)

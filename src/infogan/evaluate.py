@@ -13,15 +13,18 @@
 - `mutual_information`: L_I per code type estimated on `samples` fresh generated
   images, and `categorical_max` = H(c), the value it saturates at (ln 10 for MNIST).
 - `continuous_codes` (digits only: the MNIST network): for each continuous code, how
-  the generated digits change as it sweeps from -2 to 2 (the paper's Fig. 2 range) with noise and other codes held:
-  `slant` (horizontal shear from image moments, mu11 / mu02) and `width` (the
-  horizontal standard deviation of ink, pixels), each as a `slope` per unit of code
-  and a Spearman correlation `spearman` over all generated images.
+  the generated digits change as it sweeps from -2 to 2 (the paper's Fig. 2 range)
+  with noise and other codes held: `slant` (horizontal shear from image moments,
+  mu11 / mu02) and `width` (the horizontal standard deviation of ink, pixels), each as
+  a `slope` per unit of code and a Spearman correlation `spearman` over all generated
+  images.
 - `roles`: which continuous code is "rotation" and which is "width": the assignment
   of codes to the two roles with the largest sum of |spearman|.
-- `factor_correlations` (only when the data has true factors, i.e. synthetic data):
-  Spearman correlation of Q's mean for each continuous code with each true factor on
-  the test images.
+- `factor_correlations` (only when the data has true factors: the synthetic stand-ins,
+  3D Chairs' views, CelebA's attributes): Spearman correlation of Q's mean for each
+  continuous code with each true factor on the test images; `disentanglement`: mutual
+  information of every code (categorical too) with every factor, and MIG
+  (see infogan.disentanglement).
 - `training`: the last logged training metrics and the training wall time.
 """
 
@@ -36,7 +39,8 @@ from scipy.stats import spearmanr
 
 from infogan import checkpoint
 from infogan.atomic import write_json
-from infogan.data.hdf5 import read_info, read_split
+from infogan.disentanglement import code_readings, score
+from infogan.data.hdf5 import Split, read_info, read_split
 from infogan.errors import DatasetFileError
 from infogan.latent import LatentSample
 from infogan.train import METRICS_NAME, resolve_device, to_network_range
@@ -149,24 +153,15 @@ def estimate_mutual_information(generator, discriminator, spec, device, samples=
             "continuous": total_cont / samples, "samples": samples}
 
 
-def factor_correlations(q_output, spec, factors, factor_names):
-    """Spearman rho of each continuous code's Q mean with each true factor."""
-    _, means, _ = spec.split_q_output(q_output)
-    return {
-        f"continuous_{j}": {name: float(spearmanr(means[:, j].numpy(), factors[:, k]).statistic)
-                            for k, name in enumerate(factor_names)}
-        for j in range(spec.continuous)
-    }
-
-
 def _last_metrics(run_dir):
     path = Path(run_dir) / METRICS_NAME
     lines = path.read_text().splitlines() if path.exists() else []
     return json.loads(lines[-1]) if lines else None
 
 
-def evaluate(run_dir, data_path, out_path, device="auto", seed=0, samples=10_000, draws=500):
-    """Evaluate `run_dir/final.pt` on the test split of `data_path`; write JSON to `out_path`.
+def evaluate(run_dir, data_path, out_path, device="auto", seed=0, samples=10_000, draws=500, max_images=10_000):
+    """Evaluate `run_dir/final.pt` on the test split of `data_path` (the train split where there
+    is no test split; at most `max_images` of it); write JSON to `out_path`.
 
     `samples` generated images estimate L_I; `draws` rows of noise per sweep value measure
     what each continuous code does (the defaults keep the estimates' noise below 0.01)."""
@@ -176,7 +171,12 @@ def evaluate(run_dir, data_path, out_path, device="auto", seed=0, samples=10_000
     if info.image_shape != config.image_shape:
         raise DatasetFileError(f"{data_path}: images are {list(info.image_shape)}, run {run_dir} "
                                f"was trained on {list(config.image_shape)}")
-    test = read_split(data_path, "test")
+    split = "test" if "test" in info.splits else "train"
+    test = read_split(data_path, split)
+    if len(test.images) > max_images:  # a fixed subset: scores of seeds and runs stay comparable
+        keep = np.sort(np.random.default_rng(0).choice(len(test.images), max_images, replace=False))
+        test = Split(test.images[keep], None if test.labels is None else test.labels[keep],
+                     None if test.factors is None else test.factors[keep], test.factor_names)
     q_output = predict_codes(discriminator, config, test.images, device)
     result = {
         "experiment": config.name,
@@ -184,7 +184,7 @@ def evaluate(run_dir, data_path, out_path, device="auto", seed=0, samples=10_000
         "iteration": payload["iteration"],
         "run_dir": str(run_dir),
         "data": {"path": str(data_path), "dataset": info.dataset, "source": info.source,
-                 "trained_on": payload["data"]},
+                 "split": split, "images": len(test.images), "trained_on": payload["data"]},
     }
     spec = config.latent
     if spec.categorical and test.labels is not None:
@@ -193,12 +193,13 @@ def evaluate(run_dir, data_path, out_path, device="auto", seed=0, samples=10_000
         accuracy, matching, confusion = match_categories(predicted, test.labels, spec.categorical[0])
         result.update(categorical_accuracy=accuracy, categorical_matching=matching, categorical_confusion=confusion)
     result["mutual_information"] = estimate_mutual_information(generator, discriminator, spec, device, samples, seed)
-    if spec.continuous:
-        if config.network in DIGIT_NETWORKS:
-            codes, roles = describe_continuous_codes(generator, config, device, draws, seed)
-            result.update(continuous_codes=codes, roles=roles)
-        if test.factors is not None:
-            result["factor_correlations"] = factor_correlations(q_output, spec, test.factors, test.factor_names)
+    if spec.continuous and config.network in DIGIT_NETWORKS:
+        codes, roles = describe_continuous_codes(generator, config, device, draws, seed)
+        result.update(continuous_codes=codes, roles=roles)
+    if test.factors is not None:
+        scores = score(code_readings(q_output, spec), test.factors, test.factor_names)
+        result["factor_correlations"] = scores.pop("spearman")
+        result["disentanglement"] = scores
     result["training"] = {"last_logged": _last_metrics(run_dir), "train_seconds": payload["train_seconds"]}
     write_json(out_path, result)
     return result
