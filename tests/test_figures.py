@@ -126,10 +126,15 @@ def select_seed(pairs):
 
 def test_data_source_labels():
     real = figures.describe_sources([("mnist", "real")])
-    assert real == {"sources": ["real"], "datasets": ["mnist"], "label": "Data: real MNIST", "synthetic": False}
+    assert real == {"sources": ["real"], "datasets": ["mnist"], "label": "Data: real MNIST", "synthetic": False,
+                    "warning": None}
     mixed = figures.describe_sources([("mnist", "real"), ("synthetic_digits", "synthetic"), ("mnist", "real")])
     assert mixed["synthetic"] and mixed["sources"] == ["real", "synthetic"]
     assert "synthetic" in mixed["label"] and "real MNIST" in mixed["label"]
+    assert mixed["warning"] == "SYNTHETIC DATA: digits rendered from a font, not MNIST"
+    chairs = figures.describe_sources([("synthetic_chairs", "synthetic")])
+    assert chairs["label"] == "Data: synthetic procedural 3D chairs (stand-in for 3D Chairs)"
+    assert chairs["warning"] == "SYNTHETIC DATA: procedural 3D chairs, not 3D Chairs"
 
 
 # --- the categorical sweep and the reordered panel -----------------------------------------------

@@ -46,7 +46,15 @@ DRAW_SEED = 0
 SELECTION_RULE = ("the run whose evaluation has the highest categorical_accuracy "
                   "(ties: the lowest seed), as the paper shows its best run")
 SPREAD = "min-max over seeds"
-SYNTHETIC_WARNING = "SYNTHETIC DATA: digits rendered from a font, not MNIST"
+# Each synthetic stand-in: what it is, and the paper's dataset it stands in for.
+STAND_INS = {
+    "synthetic_digits": ("digits rendered from a font", "MNIST"),
+    "synthetic_house_numbers": ("rendered house numbers", "SVHN"),
+    "synthetic_cartoon_faces": ("cartoon faces", "CelebA"),
+    "synthetic_chairs": ("procedural 3D chairs", "3D Chairs"),
+    "synthetic_heads": ("procedural 3D heads", "3D Faces"),
+}
+REAL_NAMES = {"mnist": "MNIST", "svhn": "SVHN", "celeba": "CelebA", "chairs": "3D Chairs", "faces": "3D Faces"}
 INK = {"infogan": "#1f5fa8", "gan": "#c8551e"}
 
 
@@ -141,17 +149,25 @@ def select_best(pairs):
 
 
 def describe_sources(entries):
-    """What data a figure came from, from (dataset, source) pairs: a label and a synthetic flag."""
+    """What data a figure came from, from (dataset, source) pairs: a label, a synthetic flag, and
+    the warning a synthetic figure carries on top."""
     entries = sorted(set(entries))
     sources = sorted({source for _, source in entries})
     names = ", ".join(f"{'real' if source == 'real' else 'synthetic'} {_dataset_name(dataset)}"
                       for dataset, source in entries)
+    stand_ins = sorted({dataset for dataset, source in entries if source == "synthetic"})
+    warning = "SYNTHETIC DATA: " + "; ".join(
+        f"{STAND_INS[d][0]}, not {STAND_INS[d][1]}" if d in STAND_INS else f"{d}, not the paper's data"
+        for d in stand_ins) if stand_ins else None
     return {"sources": sources, "datasets": sorted({d for d, _ in entries}), "label": f"Data: {names}",
-            "synthetic": "synthetic" in sources}
+            "synthetic": "synthetic" in sources, "warning": warning}
 
 
 def _dataset_name(dataset):
-    return {"mnist": "MNIST", "synthetic_digits": "digits (stand-in for MNIST)"}.get(dataset, dataset)
+    if dataset in STAND_INS:
+        what, stands_for = STAND_INS[dataset]
+        return f"{what} (stand-in for {stands_for})"
+    return REAL_NAMES.get(dataset, dataset)
 
 
 def frame_figure(figure, title, data):
@@ -161,7 +177,7 @@ def frame_figure(figure, title, data):
     top_in, bottom_in = 0.32 + (0.34 if data["synthetic"] else 0.0), 0.22  # inches kept free
     figure.get_layout_engine().set(rect=(0.0, bottom_in / height, 1.0, 1.0 - (top_in + bottom_in) / height))
     if data["synthetic"]:
-        figure.text(0.5, 1.0 - 0.06 / height, SYNTHETIC_WARNING, ha="center", va="top", fontsize=10,
+        figure.text(0.5, 1.0 - 0.06 / height, data["warning"], ha="center", va="top", fontsize=10,
                     fontweight="bold", color="white", bbox={"facecolor": "#b00020", "edgecolor": "none", "pad": 3})
     figure.text(0.5, 1.0 - (top_in - 0.06) / height, title, ha="center", va="bottom", fontsize=10)
     figure.text(0.5, 0.04 / height, data["label"], ha="center", va="bottom", fontsize=8, color="#333333")
