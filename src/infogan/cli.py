@@ -67,10 +67,16 @@ def cmd_evaluate(args):
 
 
 def cmd_figure(args):
-    from infogan import figures
+    from infogan import code_figures, figures
 
+    if args.number in (1, 2) and (not args.infogan_runs or not args.gan_runs):
+        raise InfoganError(f"figure {args.number} needs --infogan-runs and --gan-runs")
     if args.number == 1:
         sidecar = figures.figure1(args.infogan_runs, args.gan_runs, args.out_dir)
+    elif args.number in code_figures.CODE_FIGURES:
+        if not args.runs or not args.evaluations:
+            raise InfoganError(f"figure {args.number} needs --runs and --evaluations (from `infogan evaluate`)")
+        sidecar = code_figures.code_figure(args.number, args.runs, args.evaluations, args.out_dir, args.figures_file)
     else:
         if not args.infogan_evaluations or not args.gan_evaluations:
             raise InfoganError("figure 2 needs --infogan-evaluations and --gan-evaluations (from `infogan evaluate`)")
@@ -133,19 +139,24 @@ def build_parser():
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("figure", help="draw Figure 1 or 2 of the paper from run directories and evaluations",
+    p = sub.add_parser("figure", help="draw a figure of the paper (1-6) from run directories and evaluations",
                        description="Writes figureN.png, figureN.pdf and figureN.json (its inputs and data "
                                    "source) into --out-dir. A RUN_DIR may also be given as a file in it (e.g. its "
                                    "final.pt); evaluations are matched to runs by experiment and seed.")
-    p.add_argument("number", type=int, choices=(1, 2), metavar="N", help="1: L_I curves; 2: latent code grids")
-    p.add_argument("--infogan-runs", type=Path, nargs="+", required=True, metavar="RUN_DIR",
-                   help="InfoGAN run directories (several seeds: figure 1 draws their mean and min-max band)")
-    p.add_argument("--gan-runs", type=Path, nargs="+", required=True, metavar="RUN_DIR",
-                   help="GAN baseline run directories")
+    p.add_argument("number", type=int, choices=range(1, 7), metavar="N",
+                   help="1: L_I curves; 2: MNIST code grids; 3-6: Faces, Chairs, SVHN, CelebA code grids")
+    p.add_argument("--infogan-runs", type=Path, nargs="+", metavar="RUN_DIR",
+                   help="figures 1-2: InfoGAN run directories (several seeds: figure 1 draws their mean and band)")
+    p.add_argument("--gan-runs", type=Path, nargs="+", metavar="RUN_DIR", help="figures 1-2: GAN baseline runs")
     p.add_argument("--infogan-evaluations", type=Path, nargs="+", metavar="JSON",
                    help="figure 2: evaluation JSON of each InfoGAN run")
     p.add_argument("--gan-evaluations", type=Path, nargs="+", metavar="JSON",
                    help="figure 2: evaluation JSON of each GAN run")
+    p.add_argument("--runs", type=Path, nargs="+", metavar="RUN_DIR",
+                   help="figures 3-6: run directories of the experiments the figure's panels name (all seeds)")
+    p.add_argument("--evaluations", type=Path, nargs="+", metavar="JSON", help="figures 3-6: their evaluations")
+    p.add_argument("--figures-file", type=Path, default=None,
+                   help="figures 3-6: panel definitions (default: config/figures.yaml of this checkout)")
     p.add_argument("--out-dir", type=Path, default=Path("paper_figures"), help="default: paper_figures")
     p.set_defaults(func=cmd_figure)
 

@@ -7,6 +7,10 @@ import importlib
 DATASETS = {
     "mnist": "infogan.data.mnist",
     "synthetic_digits": "infogan.data.synthetic_digits",
+    "svhn": "infogan.data.svhn",
+    "synthetic_house_numbers": "infogan.data.synthetic_house_numbers",
+    "chairs": "infogan.data.chairs",
+    "faces": "infogan.data.faces",
 }
 
 
