@@ -174,6 +174,18 @@ def test_unknown_dataset_for_prepare(capsys, tmp_path):
     assert not (tmp_path / "c.h5").exists()
 
 
+def test_prepare_a_stand_in_to_order_and_refuse_sizes_for_real_data(capsys, tmp_path):
+    from infogan.data.hdf5 import read_info
+
+    status, _, _ = run_main(capsys, "prepare", "synthetic_digits", "--out", tmp_path / "d.h5",
+                            "--train-images", "64", "--test-images", "16")
+    assert status == 0 and read_info(tmp_path / "d.h5").splits == {"train": (64, 1, 28, 28), "test": (16, 1, 28, 28)}
+    status, _, err = run_main(capsys, "prepare", "mnist", "--out", tmp_path / "m.h5", "--train-images", "64")
+    assert status == 1
+    assert_one_error_line(err, "prepare", "--train-images", "'mnist' has a fixed size")
+    assert not (tmp_path / "m.h5").exists()
+
+
 def test_evaluate_without_a_finished_run(capsys, data, tmp_path):
     status, _, err = run_main(capsys, "evaluate", tmp_path, "--data", data, "--out", tmp_path / "e.json",
                               "--device", "cpu")

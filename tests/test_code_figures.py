@@ -7,6 +7,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import yaml
+from markupsafe import escape as html_escape
 from PIL import Image
 
 from infogan.cli import main
@@ -141,3 +142,24 @@ def test_panel_asking_for_a_code_the_run_lacks_is_refused(faces_runs, tmp_path):
     custom.write_text(yaml.safe_dump(raw))
     with pytest.raises(InfoganError, match="has 5 continuous code"):
         code_figure(3, runs, evaluations, tmp_path, figures_file=custom)
+
+
+def test_report_shows_each_panel_choice_with_a_plain_verdict(faces_runs, tmp_path):
+    from infogan.report import render_report
+
+    root, runs, evaluations = faces_runs
+    sidecar = code_figure(3, runs, evaluations, tmp_path)
+    out = tmp_path / "report" / "index.html"
+    context = render_report([tmp_path / "figure3.json"], evaluations, runs, out)
+    html = out.read_text(encoding="utf-8")
+    choices = context["figures"][0]["choices"]
+    assert [c["key"] for c in choices] == ["a", "b", "c", "d"]
+    for choice in choices:
+        selected = sidecar["selected"][choice["key"]]
+        assert choice["score"] == selected["score"] and str(html_escape(selected["criterion"])) in html
+        expected = ("tracks it" if choice["score"] >= 0.7 else "tracks it weakly" if choice["score"] >= 0.3
+                    else "does not track it")
+        assert choice["verdict"] == expected
+    assert "Figure 3: manipulating latent codes on 3D Faces" in html  # the paper's title beside ours
+    assert "Wide or narrow (from the lighting network)." in html
+    assert "SYNTHETIC" in html

@@ -314,7 +314,7 @@ def rendered_pipeline(tmp_path_factory):
 
 def test_pipeline_report_is_marked_synthetic(rendered_pipeline):
     html = rendered_pipeline.read_text(encoding="utf-8")
-    assert "SYNTHETIC DATA" in html and "synthetic digits (stand-in for MNIST)" in html
+    assert "SYNTHETIC DATA" in html and "synthetic digits rendered from a font (stand-in for MNIST)" in html
     assert html.count('src="data:image/png;base64,') == 4
     assert "not checked" in html  # 8 iterations cannot answer the iteration-1000 claims
 

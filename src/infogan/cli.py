@@ -5,6 +5,7 @@ stderr naming the file or key at fault; nothing half-written is left behind.
 """
 
 import argparse
+import inspect
 import json
 import logging
 import sys
@@ -45,7 +46,16 @@ def cmd_prepare(args):
     if args.dataset not in DATASETS:
         raise InfoganError(f"unknown dataset {args.dataset!r}; known: {', '.join(sorted(DATASETS))}")
     raw_dir = args.raw_dir or Path("data/raw") / args.dataset
-    preparer(args.dataset)(args.out, raw_dir)
+    prepare = preparer(args.dataset)
+    sizes = {"n_train": args.train_images, "n_test": args.test_images}
+    sizes = {name: value for name, value in sizes.items() if value is not None}
+    accepted = inspect.signature(prepare).parameters
+    refused = [name for name in sizes if name not in accepted]
+    if refused:
+        options = {"n_train": "--train-images", "n_test": "--test-images"}
+        raise InfoganError(f"{' and '.join(options[n] for n in refused)}: dataset {args.dataset!r} has a fixed size "
+                           "(only the synthetic stand-ins are generated to order)")
+    prepare(args.out, raw_dir, **sizes)
     logging.info("wrote %s", args.out)
 
 
@@ -114,9 +124,13 @@ def build_parser():
                        help="override a config key, e.g. --set speed.bf16_autocast=false (repeatable)")
 
     p = sub.add_parser("prepare", help="download or synthesize a dataset and write it as HDF5")
-    p.add_argument("dataset", metavar="DATASET", help="mnist or synthetic_digits")
+    p.add_argument("dataset", metavar="DATASET",
+                   help="mnist, svhn, celeba, chairs, faces, or a synthetic stand-in: synthetic_digits, "
+                        "synthetic_house_numbers, synthetic_cartoon_faces, synthetic_chairs, synthetic_heads")
     p.add_argument("--out", type=Path, required=True, help="HDF5 file to write")
     p.add_argument("--raw-dir", type=Path, help="where raw downloads live (default: data/raw/DATASET)")
+    p.add_argument("--train-images", type=int, metavar="N", help="synthetic stand-ins: images in the train split")
+    p.add_argument("--test-images", type=int, metavar="N", help="synthetic stand-ins: images in the test split")
     p.set_defaults(func=cmd_prepare)
 
     p = sub.add_parser("train", help="train one experiment with one seed; resumes from RUN_DIR/checkpoint.pt")

@@ -11,6 +11,8 @@ DATASETS = {
     "synthetic_house_numbers": "infogan.data.synthetic_house_numbers",
     "chairs": "infogan.data.chairs",
     "faces": "infogan.data.faces",
+    "celeba": "infogan.data.celeba",
+    "synthetic_cartoon_faces": "infogan.data.synthetic_cartoon_faces",
 }
 
 

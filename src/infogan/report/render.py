@@ -69,10 +69,37 @@ def load_figure(sidecar_path, paper):
     panels = [{"key": key, "ours": ours.get(key, "(no such panel in ours)"), "paper": papers.get(key, "")}
               for key in sorted(set(ours) | set(papers))]
     png = png_path.read_bytes()
-    return {**sidecar, "sidecar": str(sidecar_path), "image": data_uri(png),
+    return {**sidecar, "sidecar": str(sidecar_path), "image": data_uri(png), "choices": panel_choices(sidecar),
             "display_width": png_width(png, png_path) // 2,
             "paper_title": described.get("title", f"Figure {sidecar['figure']}"),
             "paper_text": described.get("paper", ""), "panel_rows": panels}
+
+
+# How well a panel's chosen code tracks its true factor (|Spearman rho| for continuous codes,
+# MI / H(factor) for categorical ones): ours, stated in the report beside each verdict.
+TRACKS_WELL, TRACKS_WEAKLY = 0.7, 0.3
+
+
+def panel_choices(sidecar):
+    """Figures 3-6: per panel, the run and code shown, why, and a plain verdict on how well it
+    tracks its factor; [] for figures without per-panel choices (1 and 2)."""
+    if sidecar["figure"] < 3:
+        return []
+    rows = []
+    for key, chosen in sorted(sidecar.get("selected", {}).items()):
+        score = chosen.get("score")
+        if score is None:
+            verdict = "not measurable (no true factor in this data)"
+        elif score >= TRACKS_WELL:
+            verdict = "tracks it"
+        elif score >= TRACKS_WEAKLY:
+            verdict = "tracks it weakly"
+        else:
+            verdict = "does not track it"
+        rows.append({"key": key, "experiment": chosen["experiment"], "seed": chosen["seed"], "code": chosen["code"],
+                     "factor": chosen.get("factor"), "score": score, "criterion": chosen["criterion"],
+                     "verdict": verdict, "met": score is not None and score >= TRACKS_WELL})
+    return rows
 
 
 def run_rows(runs, evaluations):
@@ -151,6 +178,7 @@ def build_context(figure_sidecars, evaluation_paths, run_paths, paper_claims=PAP
         "data_files": provenance.data_files(runs, evaluations),
         "checkpoints": provenance.checkpoints(runs),
         "step_times": provenance.step_times(benchmark_files),
+        "tracks_well": TRACKS_WELL, "tracks_weakly": TRACKS_WEAKLY,
     }
 
 
