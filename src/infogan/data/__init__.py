@@ -13,6 +13,8 @@ DATASETS = {
     "faces": "infogan.data.faces",
     "celeba": "infogan.data.celeba",
     "synthetic_cartoon_faces": "infogan.data.synthetic_cartoon_faces",
+    "synthetic_chairs": "infogan.data.synthetic_chairs",
+    "synthetic_heads": "infogan.data.synthetic_heads",
 }
 
 
