@@ -1,6 +1,6 @@
 """InfoGAN, reproduced: the one description of the pipeline.
 
-prepare (download, HDF5) -> train (experiment x seed) -> evaluate -> figures -> report,
+prepare (download, HDF5) -> train (experiment x seed) -> evaluate -> figures 1-6 -> report,
 every rule one call of the `infogan` command. Configuration: config/pipeline.yaml (the
 paper), checked against workflow/schemas/config.schema.yaml; rules in workflow/rules/.
 Profiles in workflow/profiles/: paper (what `dvc repro` runs by default), demo (synthetic
@@ -43,7 +43,7 @@ include: "workflow/rules/report.smk"
 
 
 rule all:
-    """The paper's Figures 1 and 2, their data for DVC plots, and the HTML report."""
+    """The paper's Figures 1-6, Figure 1's data for DVC plots, and the HTML report."""
     localrule: True
     default_target: True
     input:
@@ -52,4 +52,4 @@ rule all:
 
 
 onerror:
-    mnist_offline_hint()
+    offline_hint()

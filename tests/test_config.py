@@ -22,7 +22,8 @@ from infogan.latent import LatentSpec
 
 REPO = Path(__file__).resolve().parents[1]
 EXPERIMENTS = REPO / "config" / "experiments.yaml"
-NAMES = ("mnist_infogan", "mnist_infogan_released", "mnist_gan")
+NAMES = ("mnist_infogan", "mnist_infogan_released", "mnist_gan", "svhn_infogan", "celeba_infogan", "faces_azimuth",
+         "faces_elevation", "faces_lighting", "chairs_rotation", "chairs_width")
 
 
 def paper_entry():
@@ -59,8 +60,31 @@ def entry_with(**changes):
 # --- the paper's values ------------------------------------------------------------------
 
 
-def test_experiments_file_lists_the_three_experiments():
+def test_experiments_file_lists_the_paper_experiments():
     assert experiment_names(EXPERIMENTS) == sorted(NAMES)
+
+
+# Appendix C and Tables 5 and 7 (../shared/PAPER.md): generator input size, network, lr D/Q, lr G,
+# lambda categorical, lambda continuous.
+APPENDIX = {
+    "svhn_infogan": (168, "svhn_celeba", 2e-4, 1e-3, 1.0, 1.0),
+    "celeba_infogan": (228, "svhn_celeba", 2e-4, 1e-3, 1.0, 0.1),
+    "faces_azimuth": (133, "faces", 2e-4, 5e-4, 1.0, 0.2),
+    "faces_elevation": (133, "faces", 4e-4, 3e-4, 1.0, 0.1),
+    "faces_lighting": (133, "faces", 8e-4, 3e-4, 1.0, 0.1),
+    "chairs_rotation": (189, "chairs", 2e-4, 1e-3, 1.0, 10.0),
+    "chairs_width": (189, "chairs", 2e-4, 1e-3, 2.0, 0.05),
+}
+
+
+@pytest.mark.parametrize("name", sorted(APPENDIX))
+def test_the_other_experiments_have_the_appendix_settings(name):
+    config = load_experiment(name, EXPERIMENTS)
+    size, network, lr_d, lr_g, lambda_cat, lambda_cont = APPENDIX[name]
+    assert config.latent.generator_input_size == size and config.network == network
+    assert (config.lr_discriminator, config.lr_generator) == (lr_d, lr_g)
+    assert (config.lambda_categorical, config.lambda_continuous) == (lambda_cat, lambda_cont)
+    assert config.train_images is None and config.batch_size == 128
 
 
 def test_mnist_infogan_has_the_paper_settings():

@@ -555,4 +555,5 @@ def test_every_paper_experiment_trains_and_evaluates(name, write_tiny_dataset, t
     spec = config.latent
     assert result["mutual_information"]["categorical_max"] == pytest.approx(spec.categorical_entropy)
     assert ("categorical_accuracy" in result) == bool(spec.categorical)
-    assert ("factor_correlations" in result) == bool(spec.continuous)
+    assert len(result["factor_correlations"]) == spec.continuous  # Spearman: continuous codes only
+    assert len(result["disentanglement"]["mutual_information"]) == len(spec.categorical) + spec.continuous

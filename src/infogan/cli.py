@@ -53,8 +53,9 @@ def cmd_prepare(args):
     refused = [name for name in sizes if name not in accepted]
     if refused:
         options = {"n_train": "--train-images", "n_test": "--test-images"}
-        raise InfoganError(f"{' and '.join(options[n] for n in refused)}: dataset {args.dataset!r} has a fixed size "
-                           "(only the synthetic stand-ins are generated to order)")
+        why = ("has a fixed size (only the synthetic stand-ins are generated to order)" if not accepted.keys() & options
+               else "has no test split")
+        raise InfoganError(f"{' and '.join(options[n] for n in refused)}: dataset {args.dataset!r} {why}")
     prepare(args.out, raw_dir, **sizes)
     logging.info("wrote %s", args.out)
 

@@ -2,12 +2,16 @@
 
 import functools
 import hashlib
+import inspect
+import json
 import shlex
 import sys
 from pathlib import Path
 
 import infogan
+from infogan.code_figures import load_figure_specs
 from infogan.config import load_experiment
+from infogan.data import preparer
 from infogan.data.mnist import FILES as MNIST_FILES
 
 # Jobs call the `infogan` command of the environment Snakemake itself runs in, also when
@@ -23,8 +27,8 @@ PACKAGE = Path(infogan.__file__).parent  # the code the jobs run (src/infogan wh
 CODE_FILES = {
     "prepare": ["data/*.py"],
     "train": ["train.py", "nets.py", "latent.py", "config.py", "checkpoint.py", "data/hdf5.py"],
-    "evaluate": ["evaluate.py"],
-    "figures": ["figures.py"],
+    "evaluate": ["evaluate.py", "disentanglement.py"],
+    "figures": ["figures.py", "code_figures.py"],
     "report": ["report/*.py", "report/*.j2", "report/*.yaml"],
 }
 
@@ -74,20 +78,65 @@ def evaluations(*experiments):
     return [f"results/metrics/{e}/seed{s}.json" for e in experiments or config["runs"] for s in seeds(e)]
 
 
+def figure_names():
+    """figure1, figure2 and the code figures (3-6) of the figures file."""
+    return ["figure1", "figure2", *(f"figure{n}" for n in sorted(code_figures()))]
+
+
 def benchmark_files():
     """The `benchmark:` files of every job before the report: its table of wall time per step."""
     datasets = sorted({config["data"][run["data"]] for run in config["runs"].values()})
     runs = [f"{e}/seed{s}" for e in config["runs"] for s in seeds(e)]
     return ([f"results/benchmarks/prepare/{d}.tsv" for d in datasets]
             + [f"results/benchmarks/{step}/{run}.tsv" for step in ("train", "evaluate") for run in runs]
-            + [f"results/benchmarks/figures/{name}.tsv" for name in ("figure1", "figure2", "l_i_curves")])
+            + [f"results/benchmarks/figures/{name}.tsv" for name in (*figure_names(), "l_i_curves")])
+
+
+def run_overrides(name):
+    """The experiment keys the config changes for `name`'s runs: its `settings`, and its
+    iterations (the run's own, else the top-level `iterations`, else the experiment's)."""
+    run = config["runs"][name]
+    overrides = dict(run.get("settings") or {})
+    iterations = run.get("iterations") or config["iterations"]
+    if iterations:
+        overrides["iterations"] = iterations
+    return overrides
+
+
+def set_arguments(name):
+    """`--set KEY=VALUE` options for `infogan train` of the run's `settings` (dotted keys for nested ones)."""
+    def flat(mapping, prefix=""):
+        for key, value in mapping.items():
+            if isinstance(value, dict):
+                yield from flat(value, f"{prefix}{key}.")
+            else:
+                yield f"{prefix}{key}={json.dumps(value)}"
+
+    return " ".join(f"--set {shlex.quote(pair)}" for pair in flat(config["runs"][name].get("settings") or {}))
 
 
 @functools.cache
 def experiment_settings(name):
     """The experiment's resolved settings; a wrong name or key fails here, before any job."""
-    overrides = {"iterations": config["iterations"]} if config["iterations"] else None
-    return load_experiment(name, config["experiments_file"], overrides)
+    return load_experiment(name, config["experiments_file"], run_overrides(name))
+
+
+def code_figures():
+    """Figures 3-6 as described in config `figures_file`: {number: FigureSpec}."""
+    return load_figure_specs(config["figures_file"])
+
+
+def code_figure_experiments(number):
+    return code_figures()[int(number)].experiments
+
+
+def synthetic_size_arguments(dataset):
+    """`--train-images/--test-images` for a synthetic stand-in when config `synthetic_images` sets
+    them, for the splits the stand-in has (some have no test split)."""
+    accepted = inspect.signature(preparer(dataset)).parameters
+    sizes = config["synthetic_images"]
+    return " ".join(f"--{split}-images {sizes[split]}" for split in ("train", "test")
+                    if sizes[split] and f"n_{split}" in accepted)
 
 
 def check_config():
@@ -102,6 +151,11 @@ def check_config():
             if experiment not in config["runs"]:
                 raise ValueError(f"config figures.{figure}.{role}: {experiment!r} is not among the runs "
                                  f"(config runs has {sorted(config['runs'])})")
+    for number, figure in code_figures().items():
+        for experiment in figure.experiments:
+            if experiment not in config["runs"]:
+                raise ValueError(f"{config['figures_file']}: figure{number} shows {experiment!r}, which is not "
+                                 f"among the runs (config runs has {sorted(config['runs'])})")
 
 
 def training_gpus(wildcards):
@@ -109,13 +163,23 @@ def training_gpus(wildcards):
     return 0 if config["train"]["device"] == "cpu" else 1
 
 
-def mnist_offline_hint():
-    """After a failure: if MNIST could not be prepared, say which files to place where."""
-    missing = [slot for slot, dataset in config["data"].items()
-               if dataset == "mnist" and not Path(dataset_file(slot)).exists()]
-    log = Path("results/logs/prepare/mnist.log")
-    if missing and log.exists():
-        names = ", ".join(remote.name for remote in MNIST_FILES.values())
-        print(f"MNIST could not be prepared (see {log}). Offline, place {names} in data/raw/mnist/ "
-              "(they are checked) and run again; or run the demo on synthetic digits: "
-              "snakemake --cores all --profile workflow/profiles/demo", file=sys.stderr)
+def offline_hint():
+    """After a failure: for each real dataset that could not be prepared, what to place where
+    (MNIST's four archives by name; for the others the last line of the job's log, where
+    `infogan prepare` names the missing file and the folder), and the way to the demo."""
+    failed = [dataset for dataset in sorted(set(config["data"].values()))
+              if not dataset.startswith("synthetic_") and not Path(f"data/processed/{dataset}.h5").exists()
+              and Path(f"results/logs/prepare/{dataset}.log").exists()]
+    for dataset in failed:
+        log = Path(f"results/logs/prepare/{dataset}.log")
+        if dataset == "mnist":
+            names = ", ".join(remote.name for remote in MNIST_FILES.values())
+            print(f"MNIST could not be prepared (see {log}). Offline, place {names} in data/raw/mnist/ "
+                  "(they are checked) and run again.", file=sys.stderr)
+        else:
+            lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
+            print(f"{dataset} could not be prepared (see {log}): {lines[-1] if lines else 'no message'}",
+                  file=sys.stderr)
+    if failed:
+        print("Or run the demo on the synthetic stand-ins: snakemake --cores all --profile workflow/profiles/demo",
+              file=sys.stderr)

@@ -10,13 +10,14 @@ rule prepare:
         "data/processed/{dataset}.h5",
     params:
         raw_dir="data/raw/{dataset}",
+        sizes=lambda wildcards: synthetic_size_arguments(wildcards.dataset),
         code=CODE["prepare"],
     log:
         "results/logs/prepare/{dataset}.log",
     benchmark:
         "results/benchmarks/prepare/{dataset}.tsv"
     shell:
-        "infogan prepare {wildcards.dataset} --out {output} --raw-dir {params.raw_dir} 2> {log}"
+        "infogan prepare {wildcards.dataset} --out {output} --raw-dir {params.raw_dir} {params.sizes} 2> {log}"
 
 
 rule datasets:

@@ -1,4 +1,4 @@
-# figures: PNG, PDF and a JSON sidecar (inputs, data source) per figure in paper_figures/.
+# figures: PNG, PDF and a JSON sidecar (inputs, data source, choices) per figure in paper_figures/.
 # The hash of src/infogan/figures.py is a param (workflow/rules/common.smk): changing the
 # figure code re-runs these rules and the report, nothing else.
 
@@ -41,6 +41,28 @@ rule figure2:
         " --gan-runs {input.gan} --gan-evaluations {input.gan_evaluations} --out-dir {params.out_dir} 2> {log}"
 
 
+rule code_figure:
+    """Figures 3-6: the panels of config `figures_file`, each run and code chosen by its stated criterion."""
+    input:
+        runs=lambda wildcards: final_checkpoints(*code_figure_experiments(wildcards.number)),
+        evaluations=lambda wildcards: evaluations(*code_figure_experiments(wildcards.number)),
+        figures_file=config["figures_file"],
+    output:
+        multiext("paper_figures/figure{number}", ".png", ".pdf", ".json"),
+    wildcard_constraints:
+        number="[3-6]",
+    params:
+        out_dir=lambda wildcards, output: Path(output[0]).parent,
+        code=CODE["figures"],
+    log:
+        "results/logs/figures/figure{number}.log",
+    benchmark:
+        "results/benchmarks/figures/figure{number}.tsv"
+    shell:
+        "infogan figure {wildcards.number} --runs {input.runs} --evaluations {input.evaluations}"
+        " --figures-file {input.figures_file} --out-dir {params.out_dir} 2> {log}"
+
+
 rule l_i_curves:
     """Figure 1's data as a JSON table (DVC plots read JSON, not the runs' JSON Lines logs)."""
     input:
@@ -59,9 +81,8 @@ rule l_i_curves:
 
 
 rule figures:
-    """Target: Figures 1 and 2 and the L_I curves table."""
+    """Target: Figures 1-6 and the L_I curves table."""
     localrule: True
     input:
-        rules.figure1.output,
-        rules.figure2.output,
+        [f"paper_figures/{name}.{ext}" for name in figure_names() for ext in ("png", "pdf", "json")],
         rules.l_i_curves.output,

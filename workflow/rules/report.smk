@@ -3,8 +3,8 @@
 
 rule report:
     input:
-        figures=["paper_figures/figure1.json", "paper_figures/figure2.json"],
-        images=["paper_figures/figure1.png", "paper_figures/figure2.png"],
+        figures=[f"paper_figures/{name}.json" for name in figure_names()],
+        images=[f"paper_figures/{name}.png" for name in figure_names()],
         evaluations=evaluations(),
         runs=final_checkpoints(),
         benchmarks=benchmark_files(),

@@ -16,6 +16,7 @@ rule train:
         device=config["train"]["device"],
         checkpoint_every=config["train"]["checkpoint_every"],
         settings=lambda wildcards: experiment_settings(wildcards.experiment).fingerprint(),
+        overrides=lambda wildcards: set_arguments(wildcards.experiment),
         code=CODE["train"],
     threads: config["train"]["threads"]
     resources:
@@ -27,7 +28,7 @@ rule train:
     shell:
         "infogan train {wildcards.experiment} --config {params.experiments} --data {input.data}"
         " --out {params.run_dir} --seed {wildcards.seed} --iterations {params.iterations}"
-        " --checkpoint-every {params.checkpoint_every} --device {params.device} 2> {log}"
+        " --checkpoint-every {params.checkpoint_every} --device {params.device} {params.overrides} 2> {log}"
 
 
 rule runs:
