@@ -26,16 +26,21 @@ All 202,599 images go into one train split; the paper does not use CelebA's part
 import html
 import http.client
 import io
-import os
 import urllib.request
 import zipfile
-from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
 import numpy as np
 from PIL import Image
 
-from infogan.data.download import USER_AGENT, RemoteFile, fetch, sha256_of
+from infogan.data.download import (
+    USER_AGENT,
+    RemoteFile,
+    fetch,
+    mirrors_from,
+    served_from,
+    sha256_of,
+)
 from infogan.data.hdf5 import Split, write_dataset
 from infogan.errors import DatasetFileError, DownloadError
 from infogan.progress import progress
@@ -105,17 +110,11 @@ PEEK_BYTES = 1 << 16
 
 def mirror_bases(mirrors=None) -> tuple[str, ...] | None:
     """Base URLs that replace Drive: `mirrors`, else $INFOGAN_CELEBA_MIRRORS, else None."""
-    if mirrors is None:
-        mirrors = os.environ.get(MIRRORS_ENV, "").split(",")
-    bases = tuple(base.strip() for base in mirrors if base.strip())
-    return bases or None
+    return mirrors_from(MIRRORS_ENV, mirrors)
 
 
 def _with_mirrors(files, bases):
-    return {
-        key: replace(remote, urls=tuple(base.rstrip("/") + "/" + remote.name for base in bases))
-        for key, remote in files.items()
-    }
+    return {key: served_from(remote, bases) for key, remote in files.items()}
 
 
 # ---------------------------------------------------------------- failures and their fix

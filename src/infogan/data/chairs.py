@@ -22,17 +22,21 @@ factor.
 """
 
 import logging
-import os
 import re
 import tarfile
-from dataclasses import replace
 from io import BytesIO
 from pathlib import Path, PurePosixPath
 
 import numpy as np
 from PIL import Image
 
-from infogan.data.download import RemoteFile, fetch, sha256_of
+from infogan.data.download import (
+    RemoteFile,
+    fetch,
+    mirrors_from,
+    served_from,
+    sha256_of,
+)
 from infogan.data.hdf5 import Split, write_dataset
 from infogan.errors import DatasetFileError
 from infogan.progress import progress
@@ -83,14 +87,11 @@ def description(test_every=TEST_EVERY) -> str:
 
 def mirror_bases(mirrors=None) -> tuple[str, ...] | None:
     """Base URLs that override the published host: `mirrors`, else $INFOGAN_CHAIRS_MIRRORS, else None."""
-    if mirrors is None:
-        mirrors = os.environ.get(MIRRORS_ENV, "").split(",")
-    bases = tuple(base.strip() for base in mirrors if base.strip())
-    return bases or None
+    return mirrors_from(MIRRORS_ENV, mirrors)
 
 
 def _with_mirrors(remote, bases) -> RemoteFile:
-    return replace(remote, urls=tuple(base.rstrip("/") + "/" + remote.name for base in bases))
+    return served_from(remote, bases)
 
 
 def check_member(member: tarfile.TarInfo, tar_path) -> None:

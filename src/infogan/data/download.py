@@ -10,12 +10,12 @@ went wrong where and how to place the file by hand, because for several datasets
 import hashlib
 import http.client
 import logging
+import os
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-
 
 from infogan import __version__
 from infogan.atomic import atomic_path
@@ -83,6 +83,20 @@ class _AttemptFailed(Exception):
         super().__init__(reason)
         self.transient = transient
         self.checksum = checksum
+
+
+def mirrors_from(env_name, mirrors=None) -> tuple[str, ...] | None:
+    """Base URLs that replace a dataset's published hosts: `mirrors`, else the comma-separated
+    $`env_name` (e.g. INFOGAN_MNIST_MIRRORS), else None: use the published hosts."""
+    if mirrors is None:
+        mirrors = os.environ.get(env_name, "").split(",")
+    bases = tuple(base.strip() for base in mirrors if base.strip())
+    return bases or None
+
+
+def served_from(remote: RemoteFile, bases) -> RemoteFile:
+    """`remote`, fetched by its name from each base URL instead of its published hosts."""
+    return replace(remote, urls=tuple(base.rstrip("/") + "/" + remote.name for base in bases))
 
 
 def sha256_of(path) -> str:

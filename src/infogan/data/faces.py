@@ -18,7 +18,6 @@ may not be redistributed, so there is no official download. `prepare` tries, in 
 """
 
 import logging
-import os
 import re
 import struct
 import zipfile
@@ -28,7 +27,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 from PIL import Image
 
-from infogan.data.download import RemoteFile, fetch, sha256_of
+from infogan.data.download import RemoteFile, fetch, mirrors_from, sha256_of
 from infogan.data.hdf5 import Split, write_dataset
 from infogan.errors import DatasetFileError, DownloadError
 from infogan.progress import progress
@@ -534,10 +533,7 @@ def prepare_bfm(out_path, model_path, *, sizes=None, seed=0, random_texture=Fals
 
 def mirror_bases(mirrors=None) -> tuple[str, ...] | None:
     """Base URLs that override the mirror: `mirrors`, else $INFOGAN_FACES_MIRRORS, else None."""
-    if mirrors is None:
-        mirrors = os.environ.get(MIRRORS_ENV, "").split(",")
-    bases = tuple(base.strip() for base in mirrors if base.strip())
-    return bases or None
+    return mirrors_from(MIRRORS_ENV, mirrors)
 
 
 def _nothing_to_use(raw_dir, download_failure) -> DownloadError:

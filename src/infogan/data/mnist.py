@@ -8,15 +8,19 @@ present in plausible numbers) and a warning says which check passed.
 
 import gzip
 import math
-import os
 import zlib
-from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
 import numpy as np
 
-from infogan.data.download import RemoteFile, fetch, sha256_of
+from infogan.data.download import (
+    RemoteFile,
+    fetch,
+    mirrors_from,
+    served_from,
+    sha256_of,
+)
 from infogan.data.hdf5 import Split, write_dataset
 from infogan.errors import DatasetFileError
 
@@ -139,17 +143,11 @@ def check_file(path, kind, expected_count) -> str:
 
 def mirror_bases(mirrors=None) -> tuple[str, ...] | None:
     """Base URLs that override the published hosts: `mirrors`, else $INFOGAN_MNIST_MIRRORS, else None."""
-    if mirrors is None:
-        mirrors = os.environ.get(MIRRORS_ENV, "").split(",")
-    bases = tuple(base.strip() for base in mirrors if base.strip())
-    return bases or None
+    return mirrors_from(MIRRORS_ENV, mirrors)
 
 
 def _with_mirrors(files, bases):
-    return {
-        key: replace(remote, urls=tuple(base.rstrip("/") + "/" + remote.name for base in bases))
-        for key, remote in files.items()
-    }
+    return {key: served_from(remote, bases) for key, remote in files.items()}
 
 
 def prepare(out_path, raw_dir, mirrors=None, *, files=None, split_sizes=None, backoff_s=1.0) -> None:

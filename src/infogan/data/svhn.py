@@ -11,15 +11,19 @@ default. `extra` (531,131 easier images, 1.3 GB) is fetched only when asked for,
 joins the training split, as in the SVHN literature that uses it.
 """
 
-import os
 import zlib
-from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
 import numpy as np
 
-from infogan.data.download import RemoteFile, fetch, sha256_of
+from infogan.data.download import (
+    RemoteFile,
+    fetch,
+    mirrors_from,
+    served_from,
+    sha256_of,
+)
 from infogan.data.hdf5 import Split, write_dataset
 from infogan.errors import DatasetFileError
 
@@ -104,17 +108,11 @@ def check_file(path, expected_count) -> str:
 
 def mirror_bases(mirrors=None) -> tuple[str, ...] | None:
     """Base URLs that override the published host: `mirrors`, else $INFOGAN_SVHN_MIRRORS, else None."""
-    if mirrors is None:
-        mirrors = os.environ.get(MIRRORS_ENV, "").split(",")
-    bases = tuple(base.strip() for base in mirrors if base.strip())
-    return bases or None
+    return mirrors_from(MIRRORS_ENV, mirrors)
 
 
 def _with_mirrors(files, bases):
-    return {
-        key: replace(remote, urls=tuple(base.rstrip("/") + "/" + remote.name for base in bases))
-        for key, remote in files.items()
-    }
+    return {key: served_from(remote, bases) for key, remote in files.items()}
 
 
 def _description(counts, extra) -> str:
