@@ -48,6 +48,7 @@ from infogan.data.render3d import (
     render_batch,
     view_to_world,
 )
+from infogan.data.streams import split_generators
 from infogan.progress import progress
 
 IMAGE_SIZE = 64
@@ -285,15 +286,6 @@ def generate_split(n: int, generator: torch.Generator, desc: str = "synthetic ch
     )
 
 
-def _split_generators(seed: int) -> dict[str, torch.Generator]:
-    """Independent random streams per split, so the test set does not depend on n_train."""
-    streams = np.random.SeedSequence(seed).spawn(2)
-    return {
-        name: torch.Generator().manual_seed(int(stream.generate_state(1, dtype=np.uint64)[0] >> 1))
-        for name, stream in zip(("train", "test"), streams)
-    }
-
-
 def prepare(out_path, raw_dir=None, *, seed=0, n_train=30000, n_test=3000, azimuth_grid=True):
     """Generate the train and test splits and write them to `out_path` as HDF5.
 
@@ -301,7 +293,7 @@ def prepare(out_path, raw_dir=None, *, seed=0, n_train=30000, n_test=3000, azimu
     read from it. Same seed, same arrays. ``azimuth_grid=False`` draws azimuth uniformly
     over [0, 360) instead of from the real set's 31 views.
     """
-    generators = _split_generators(seed)
+    generators = split_generators(seed)
     sizes = {"train": n_train, "test": n_test}
     splits = {
         name: generate_split(sizes[name], generators[name], f"synthetic chairs ({name})", azimuth_grid) for name in sizes

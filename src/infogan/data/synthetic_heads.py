@@ -46,6 +46,7 @@ from infogan.data.render3d import (
     vertex_normals,
     view_to_world,
 )
+from infogan.data.streams import split_generators
 from infogan.progress import progress
 
 IMAGE_SIZE = 32
@@ -204,22 +205,13 @@ def generate_split(n: int, generator: torch.Generator, desc: str = "synthetic he
     )
 
 
-def _split_generators(seed: int) -> dict[str, torch.Generator]:
-    """Independent random streams per split, so the test set does not depend on n_train."""
-    streams = np.random.SeedSequence(seed).spawn(2)
-    return {
-        name: torch.Generator().manual_seed(int(stream.generate_state(1, dtype=np.uint64)[0] >> 1))
-        for name, stream in zip(("train", "test"), streams)
-    }
-
-
 def prepare(out_path, raw_dir=None, *, seed=0, n_train=50000, n_test=5000):
     """Generate the train and test splits and write them to `out_path` as HDF5.
 
     `raw_dir` is accepted for the same signature as the real datasets' preparers; nothing is
     read from it. Same seed, same arrays.
     """
-    generators = _split_generators(seed)
+    generators = split_generators(seed)
     sizes = {"train": n_train, "test": n_test}
     splits = {name: generate_split(sizes[name], generators[name], f"synthetic heads ({name})") for name in sizes}
     write_dataset(

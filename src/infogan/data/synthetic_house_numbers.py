@@ -51,6 +51,7 @@ import torch.nn.functional as F
 
 from infogan.data import synthetic_digits
 from infogan.data.hdf5 import Split, write_dataset
+from infogan.data.streams import split_generators
 from infogan.progress import progress
 
 IMAGE_SIZE = 32
@@ -290,7 +291,7 @@ def prepare(out_path, raw_dir=None, *, seed=0, n_train=50000, n_test=10000):
     `raw_dir` is accepted for the same signature as the real datasets' preparers; nothing is
     read from it. Same seed, same arrays; the test split does not depend on n_train.
     """
-    generators = synthetic_digits._split_generators(seed)
+    generators = split_generators(seed)
     sizes = {"train": n_train, "test": n_test}
     splits = {name: generate_split(sizes[name], generators[name], f"synthetic house numbers ({name})") for name in sizes}
     write_dataset(out_path, dataset="synthetic_house_numbers", source="synthetic", splits=splits, description=DESCRIPTION)
