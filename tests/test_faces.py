@@ -10,6 +10,7 @@ from scipy.io import savemat
 from infogan.data import faces
 from infogan.data.download import RemoteFile, sha256_of
 from infogan.data.hdf5 import read_info, read_split
+from infogan.data.torch7 import Torch7FormatError, read_torch7
 from infogan.errors import DatasetFileError, DownloadError
 
 # ---------------------------------------------------------------------------------------------
@@ -113,7 +114,7 @@ def test_reads_tables_numbers_strings_and_tensors():
     doubles = rng.random(5)
     data = t7_bytes({1: floats, "name": "AZ_VARIED", "flag": True, "off": False, "n": 3.5, "nested": {2: doubles},
                      "bytes": np.arange(6, dtype=np.uint8).reshape(2, 3)})
-    obj = faces.read_torch7(data)
+    obj = read_torch7(data)
     assert set(obj) == {1, "name", "flag", "off", "n", "nested", "bytes"}
     np.testing.assert_array_equal(obj[1], floats)
     assert obj[1].dtype == np.float32
@@ -127,25 +128,25 @@ def test_reads_strided_views_and_shared_objects():
     storage = np.arange(24, dtype=np.float32)
     transposed = View(storage, [4, 3], [1, 4], offset=8)  # columns of a 3 x 4 block that starts at element 8
     shared = {"a": 1.0}
-    obj = faces.read_torch7(t7_bytes({1: transposed, 2: View(storage, [24], [1]), 3: shared, 4: shared, 5: transposed}))
+    obj = read_torch7(t7_bytes({1: transposed, 2: View(storage, [24], [1]), 3: shared, 4: shared, 5: transposed}))
     np.testing.assert_array_equal(obj[1], np.arange(8, 20, dtype=np.float32).reshape(3, 4).T)
     np.testing.assert_array_equal(obj[2], storage)
     assert obj[3] is obj[4] and obj[5] is obj[1]
 
 
 def test_reads_nil():
-    assert faces.read_torch7(t7_bytes(None)) is None
+    assert read_torch7(t7_bytes(None)) is None
 
 
 def test_reads_files_without_version_strings():
     images = np.full((2, 1, 3, 3), 0.5, dtype=np.float32)
-    np.testing.assert_array_equal(faces.read_torch7(t7_bytes(images, versioned=False)), images)
+    np.testing.assert_array_equal(read_torch7(t7_bytes(images, versioned=False)), images)
 
 
 def test_truncated_torch7_is_named():
     data = t7_bytes(np.zeros((20, 1, 8, 8), dtype=np.float32))
-    with pytest.raises(faces.Torch7FormatError, match=r"batch7: not a Torch7 file we can read \(truncated"):
-        faces.read_torch7(data[:-10], name="batch7")
+    with pytest.raises(Torch7FormatError, match=r"batch7: not a Torch7 file we can read \(truncated"):
+        read_torch7(data[:-10], name="batch7")
 
 
 def test_unsupported_class_and_overrun_are_named():
@@ -153,13 +154,13 @@ def test_unsupported_class_and_overrun_are_named():
     writer.int(4)
     writer.int(1)
     writer.torch_header("nn.Linear")
-    with pytest.raises(faces.Torch7FormatError, match=r"x\.t7: .*unsupported class 'nn\.Linear'"):
-        faces.read_torch7(bytes(writer.out), name="x.t7")
+    with pytest.raises(Torch7FormatError, match=r"x\.t7: .*unsupported class 'nn\.Linear'"):
+        read_torch7(bytes(writer.out), name="x.t7")
     overrun = t7_bytes(View(np.zeros(10, dtype=np.float32), [4, 4], [4, 1]))
-    with pytest.raises(faces.Torch7FormatError, match=r"overruns its storage of 10"):
-        faces.read_torch7(overrun)
-    with pytest.raises(faces.Torch7FormatError, match=r"unsupported type tag 6"):
-        faces.read_torch7(struct.pack("<i", 6) + bytes(16))
+    with pytest.raises(Torch7FormatError, match=r"overruns its storage of 10"):
+        read_torch7(overrun)
+    with pytest.raises(Torch7FormatError, match=r"unsupported type tag 6"):
+        read_torch7(struct.pack("<i", 6) + bytes(16))
 
 
 # ---------------------------------------------------------------------------------------------
