@@ -355,8 +355,9 @@ def train(config: ExperimentConfig, data_path, run_dir, seed=1, checkpoint_every
                           "images_per_second": since_log * config.batch_size / elapsed}
                 with open(metrics_path, "a") as log:
                     log.write(json.dumps(record) + "\n")
-                bar.set_postfix(L_I=f"{record['mi_categorical']:.3f}", img_s=f"{record['images_per_second']:.0f}",
-                                refresh=False)
+                shown = {f"L_I_{kind}": f"{record[f'mi_{kind}']:.3f}" for kind, present in
+                         (("categorical", config.latent.categorical), ("continuous", config.latent.continuous)) if present}
+                bar.set_postfix(**shown, img_s=f"{record['images_per_second']:.0f}", refresh=False)
                 sums, since_log, interval_start = None, 0, time.perf_counter()
             if due_checkpoint and state.iteration < config.iterations:
                 checkpoint.save(resumable_payload(state, config, seed, data), resumable_path)
