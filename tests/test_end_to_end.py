@@ -45,4 +45,4 @@ def test_prepare_train_evaluate_on_synthetic_digits(tmp_path):
     assert sorted(result["categorical_matching"].values()) == list(range(10))
     assert set(result["roles"]) == {"rotation", "width"}
     assert set(result["factor_correlations"]["continuous_0"]) == {
-        "rotation_degrees", "width_scale", "stroke_width_px", "elastic_strength"}
+        "rotation_degrees", "width_scale", "stroke_width_px", "elastic_strength", "label"}

@@ -222,8 +222,11 @@ def test_evaluation_json_fields(evaluations, trained_run, data_files):
     correlations = result["factor_correlations"]
     assert set(correlations) == {"continuous_0", "continuous_1"}
     for per_factor in correlations.values():
-        assert set(per_factor) == {"slant", "width"}
+        assert set(per_factor) == {"slant", "width", "label"}  # the class label is scored as a factor too
         assert all(-1.0 <= rho <= 1.0 for rho in per_factor.values())
+    information = result["disentanglement"]["mutual_information"]
+    assert set(information) == {"categorical_0", "continuous_0", "continuous_1"}
+    assert set(result["disentanglement"]["mig_per_factor"]) == {"slant", "width", "label"}
 
     assert result["training"]["last_logged"]["iteration"] == 6
     assert result["training"]["train_seconds"] > 0

@@ -20,11 +20,11 @@
   images.
 - `roles`: which continuous code is "rotation" and which is "width": the assignment
   of codes to the two roles with the largest sum of |spearman|.
-- `factor_correlations` (only when the data has true factors: the synthetic stand-ins,
-  3D Chairs' views, CelebA's attributes): Spearman correlation of Q's mean for each
-  continuous code with each true factor on the test images; `disentanglement`: mutual
-  information of every code (categorical too) with every factor, and MIG
-  (see infogan.disentanglement).
+- `factor_correlations` (when something is known about the images: the stand-ins' true
+  factors, 3D Chairs' views, CelebA's attributes, and any class label as the factor
+  `label`): Spearman correlation of Q's mean for each continuous code with each factor on
+  the test images; `disentanglement`: mutual information of every code (categorical too)
+  with every factor, and MIG (see infogan.disentanglement).
 - `training`: the last logged training metrics and the training wall time.
 """
 
@@ -153,6 +153,19 @@ def estimate_mutual_information(generator, discriminator, spec, device, samples=
             "continuous": total_cont / samples, "samples": samples}
 
 
+def true_factors(split):
+    """(N x F values, F names) of what is known about each image: its stored factors, and its
+    class label as the factor `label` (the digit, the chair type); None when nothing is known."""
+    columns, names = [], []
+    if split.factors is not None:
+        columns.append(np.asarray(split.factors, dtype=np.float64))
+        names += list(split.factor_names)
+    if split.labels is not None:
+        columns.append(np.asarray(split.labels, dtype=np.float64)[:, None])
+        names.append("label")
+    return (np.concatenate(columns, axis=1), names) if columns else None
+
+
 def _last_metrics(run_dir):
     path = Path(run_dir) / METRICS_NAME
     lines = path.read_text().splitlines() if path.exists() else []
@@ -196,8 +209,9 @@ def evaluate(run_dir, data_path, out_path, device="auto", seed=0, samples=10_000
     if spec.continuous and config.network in DIGIT_NETWORKS:
         codes, roles = describe_continuous_codes(generator, config, device, draws, seed)
         result.update(continuous_codes=codes, roles=roles)
-    if test.factors is not None:
-        scores = score(code_readings(q_output, spec), test.factors, test.factor_names)
+    truth = true_factors(test)
+    if truth is not None:
+        scores = score(code_readings(q_output, spec), *truth)
         result["factor_correlations"] = scores.pop("spearman")
         result["disentanglement"] = scores
     result["training"] = {"last_logged": _last_metrics(run_dir), "train_seconds": payload["train_seconds"]}
