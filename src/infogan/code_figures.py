@@ -241,7 +241,7 @@ def _draw(figure_spec, pictures, data, draws, out_dir):
     rows, cols = (2, 2) if n == 4 else (1, n)
     tall = max(p.grid.shape[0] / p.grid.shape[1] for p in pictures.values())
     with sns.axes_style("white"), sns.plotting_context("paper"):
-        fig = Figure(figsize=(5.0 * cols, rows * (5.0 * tall + 0.9) + 0.9), layout="constrained")
+        fig = Figure(figsize=(max(5.0 * cols, 10.0), rows * (5.0 * tall + 0.9) + 0.9), layout="constrained")
         frame_figure(fig, f"{figure_spec.title}: one code varies along each row; rows are {draws} seeded draws", data)
         fig.get_layout_engine().set(h_pad=0.15, w_pad=0.1)
         for ax, picture in zip(np.atleast_1d(fig.subplots(rows, cols)).flat, pictures.values()):
