@@ -27,14 +27,14 @@ from infogan.figures import (
     DRAW_SEED,
     GRID_ROWS,
     Panel,
-    _draw_grid,
-    _run_entry,
     describe_sources,
+    draw_grid,
     frame_figure,
     image_grid,
     load_evaluation,
     load_run,
     pair_evaluations,
+    run_entry,
     save_figure,
     sweep_categorical_code,
     to_unit_range,
@@ -223,8 +223,8 @@ def code_figure(number, run_paths, evaluation_paths, out_dir="paper_figures", fi
         "figure": number,
         "files": files,
         "data": data,
-        "inputs": {e: [_run_entry(r, ev) for r, ev in by_experiment[e]] for e in figure_spec.experiments},
-        "selected": {key: {**_run_entry(c.run, c.evaluation), "code": c.code_index, "factor": c.factor,
+        "inputs": {e: [run_entry(r, ev) for r, ev in by_experiment[e]] for e in figure_spec.experiments},
+        "selected": {key: {**run_entry(c.run, c.evaluation), "code": c.code_index, "factor": c.factor,
                            "score": c.score, "criterion": c.criterion, "alternatives": c.alternatives[:10]}
                      for key, c in choices.items()},
         "draws": draws, "draw_seed": seed,
@@ -245,5 +245,5 @@ def _draw(figure_spec, pictures, data, draws, out_dir):
         frame_figure(fig, f"{figure_spec.title}: one code varies along each row; rows are {draws} seeded draws", data)
         fig.get_layout_engine().set(h_pad=0.15, w_pad=0.1)
         for ax, picture in zip(np.atleast_1d(fig.subplots(rows, cols)).flat, pictures.values()):
-            _draw_grid(ax, picture.grid, picture.column_labels, picture.title, picture.xlabel)
+            draw_grid(ax, picture.grid, picture.column_labels, picture.title, picture.xlabel)
         save_figure(fig, out_dir, f"figure{figure_spec.number}")

@@ -205,7 +205,7 @@ def png_bytes(figure, dpi=110) -> bytes:
     return buffer.getvalue()
 
 
-def _run_entry(run, evaluation=None):
+def run_entry(run, evaluation=None):
     entry = {"run_dir": str(run.path), "experiment": run.experiment, "seed": run.seed,
              "data_source": run.source, "dataset": run.info["data"]["dataset"],
              "finished": bool(run.info.get("finished")),
@@ -269,7 +269,7 @@ def figure1(infogan_runs, gan_runs, out_dir="paper_figures"):
         "figure": 1,
         "files": files,
         "data": data,
-        "inputs": {"infogan": [_run_entry(r) for r in infogan], "gan": [_run_entry(r) for r in gan]},
+        "inputs": {"infogan": [run_entry(r) for r in infogan], "gan": [run_entry(r) for r in gan]},
         "spread": SPREAD if max(len(infogan), len(gan)) > 1 else "one seed per curve: no band",
         "last_iteration": FIGURE1_LAST_ITERATION,
         "categorical_entropy": entropy,
@@ -328,7 +328,7 @@ def image_grid(columns, pad=1, pad_value=0.5):
     return grid[..., 0] if channels == 1 else grid
 
 
-def _draw_grid(ax, grid, column_labels, title, xlabel):
+def draw_grid(ax, grid, column_labels, title, xlabel):
     n = len(column_labels)
     ax.imshow(grid, cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
     width = grid.shape[1]
@@ -426,15 +426,15 @@ def figure2(infogan_runs, infogan_evaluations, gan_runs, gan_evaluations, out_di
                           f"InfoGAN seed {best[0].seed} shown (best accuracy of {seeds})", data)
         fig.get_layout_engine().set(h_pad=0.15, w_pad=0.1)
         for ax, panel in zip(fig.subplots(2, 2).flat, panels.values()):
-            _draw_grid(ax, panel.grid, panel.column_labels, panel.title, panel.xlabel)
+            draw_grid(ax, panel.grid, panel.column_labels, panel.title, panel.xlabel)
         files = save_figure(fig, out_dir, "figure2")
     sidecar = {
         "figure": 2,
         "files": files,
         "data": data,
-        "inputs": {"infogan": [_run_entry(r, e) for r, e in infogan], "gan": [_run_entry(r, e) for r, e in gan]},
+        "inputs": {"infogan": [run_entry(r, e) for r, e in infogan], "gan": [run_entry(r, e) for r, e in gan]},
         "selection_rule": SELECTION_RULE,
-        "selected": {"infogan": _run_entry(*best), "gan": _run_entry(*gan_best)},
+        "selected": {"infogan": run_entry(*best), "gan": run_entry(*gan_best)},
         "roles": _roles(best[1]),
         "draws": draws, "draw_seed": seed, "sweep_values": [float(v) for v in SWEEP_VALUES],
         "panels": {key: panel.caption for key, panel in panels.items()},
