@@ -21,6 +21,7 @@ from infogan import figures
 from infogan.cli import main
 from infogan.config import load_experiment
 from infogan.data import synthetic_digits
+from infogan.errors import InfoganError
 from infogan.evaluate import evaluate
 from infogan.report import claims as claim_checks
 from infogan.report import provenance, render_report
@@ -343,3 +344,27 @@ def test_report_renders_in_headless_chromium(rendered_pipeline, tmp_path):
     if artifacts:  # CI keeps the screenshot as part of the test output
         Path(artifacts).mkdir(parents=True, exist_ok=True)
         shutil.copy(tmp_path / "report.png", Path(artifacts) / "report-screenshot.png")
+
+
+def test_the_plan_table_appears_with_its_assumptions(inputs, tmp_path):
+    from infogan.planning import Rate, pipeline_jobs, plan
+
+    jobs = [job for job in pipeline_jobs("config/pipeline.yaml") if job.config.name == "faces_azimuth"]
+    result = plan(jobs, {("faces", "cpu"): Rate("faces", "cpu", 5e10, ("r",))}, gpu_tflops=12.5, gpu_overhead_ms=3)
+    result["pipeline_config"] = "config/pipeline.yaml"
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_text(json.dumps(result))
+    context = render_report(inputs["figures"], inputs["evaluations"], inputs["runs"], inputs["out"],
+                            plan_file=plan_file)
+    assert context["plan"]["jobs"] == 5
+    html = inputs["out"].read_text(encoding="utf-8")
+    assert "What the whole paper costs" in html and "faces_azimuth" in html
+    assert "12.5 TFLOP/s sustained plus" in html and "estimate" in html
+    assert f"{result['cpu_hours']:.1f}" in html
+
+
+def test_an_unreadable_plan_is_named(inputs, tmp_path):
+    broken = tmp_path / "plan.json"
+    broken.write_text("{")
+    with pytest.raises(InfoganError, match="plan.json: cannot read the plan"):
+        render_report(inputs["figures"], inputs["evaluations"], inputs["runs"], inputs["out"], plan_file=broken)

@@ -5,6 +5,7 @@ random images) on the CPU, one thread."""
 import contextlib
 import hashlib
 import json
+import math
 import os
 import re
 import signal
@@ -20,7 +21,7 @@ import yaml
 
 from infogan import checkpoint
 from infogan.config import config_from_dict, load_experiment
-from infogan.errors import CheckpointError, DatasetFileError, InfoganError, TrainingDiverged
+from infogan.errors import CheckpointError, ConfigError, DatasetFileError, InfoganError, TrainingDiverged
 from infogan.train import EpochBatches, bf16_available, frozen, train
 
 torch.set_num_threads(1)
@@ -557,3 +558,19 @@ def test_every_paper_experiment_trains_and_evaluates(name, write_tiny_dataset, t
     assert ("categorical_accuracy" in result) == bool(spec.categorical)
     assert len(result["factor_correlations"]) == spec.continuous  # Spearman: continuous codes only
     assert len(result["disentanglement"]["mutual_information"]) == len(spec.categorical) + spec.continuous
+
+
+def test_a_joint_discriminator_batch_trains_and_changes_the_numbers(uninterrupted, data, tmp_path):
+    """`discriminator_batch: joint` (real and generated images in one batch-norm batch) is a
+    different computation from the authors' separate batches, recorded in the fingerprint."""
+    joint = make_config(discriminator_batch="joint")
+    assert joint.fingerprint() != make_config().fingerprint()
+    run_training(joint, data, tmp_path / "joint")
+    assert sha256(tmp_path / "joint" / "final.pt") != sha256(uninterrupted() / "final.pt")
+    logged = [json.loads(line) for line in (tmp_path / "joint" / "metrics.jsonl").read_text().splitlines()]
+    assert all(math.isfinite(entry["d_loss"]) for entry in logged)
+
+
+def test_an_unknown_discriminator_batch_is_named():
+    with pytest.raises(ConfigError, match="discriminator_batch.*'together'.*separate"):
+        make_config(discriminator_batch="together")

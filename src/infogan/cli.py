@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from infogan import __version__
+from infogan import __version__, gpu_slots
 from infogan.errors import ConfigError, InfoganError
 
 
@@ -64,6 +64,9 @@ def cmd_train(args):
     from infogan.train import train
 
     config = _experiment(args, {"iterations": args.iterations} if args.iterations else None)
+    # Several GPUs here: take one that no other job holds, before anything initialises CUDA
+    # (after the config is checked, so that a bad config fails at once rather than queueing).
+    gpu_slots.claim_for(args.device)
     final = train(config, args.data, args.out, seed=args.seed, checkpoint_every=args.checkpoint_every,
                   log_every=args.log_every, device=args.device)
     logging.info("wrote %s", final)
@@ -100,8 +103,24 @@ def cmd_report(args):
     from infogan.report import render_report
 
     context = render_report(args.figures, args.evaluations, args.runs, args.out,
-                            benchmark_files=args.benchmarks or ())
+                            benchmark_files=args.benchmarks or (), plan_file=args.plan)
     logging.info("wrote %s%s", args.out, " (SYNTHETIC inputs: banner shown)" if context["synthetic"] else "")
+
+
+def cmd_plan(args):
+    from infogan import planning
+    from infogan.atomic import atomic_path
+    from infogan.figures import load_run
+
+    jobs = planning.pipeline_jobs(args.pipeline_config, args.experiments)
+    rates = planning.measured_rates([load_run(path) for path in args.runs or ()])
+    result = planning.plan(jobs, rates, args.gpu_tflops, args.gpu_overhead_ms)
+    result["pipeline_config"] = str(args.pipeline_config)
+    print(planning.format_plan(result))
+    if args.out:
+        with atomic_path(args.out) as tmp:
+            tmp.write_text(json.dumps(result, indent=2) + "\n")
+        logging.info("wrote %s", args.out)
 
 
 def cmd_bench(args):
@@ -117,6 +136,7 @@ def build_parser():
     parser = argparse.ArgumentParser(prog="infogan", description="Reproduce InfoGAN (Chen et al., NIPS 2016).")
     parser.add_argument("--version", action="version", version=f"infogan {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    planning_defaults = {"gpu_tflops": 30.0, "gpu_overhead_ms": 5.0}  # as in config/pipeline.yaml
 
     def experiment_args(p):
         p.add_argument("experiment", metavar="EXPERIMENT", help="experiment name in the config file, e.g. mnist_infogan")
@@ -184,9 +204,25 @@ def build_parser():
                    help="run directories (or a file in each, e.g. its final.pt)")
     p.add_argument("--benchmarks", type=Path, nargs="*", metavar="TSV",
                    help="Snakemake benchmark files of the pipeline's jobs: wall time and memory per step")
+    p.add_argument("--plan", type=Path, metavar="JSON",
+                   help="the paper's cost written by `infogan plan --out` (its table goes into the report)")
     p.add_argument("--out", type=Path, default=Path("results/report/index.html"),
                    help="HTML file to write (default: results/report/index.html)")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("plan", help="the cost of a pipeline config's runs in CPU- and GPU-hours")
+    p.add_argument("--pipeline-config", type=Path, default=Path("config/pipeline.yaml"),
+                   help="whose runs to cost (default: config/pipeline.yaml, the whole paper)")
+    p.add_argument("--experiments", type=Path, default=None,
+                   help="experiments YAML (default: the pipeline config's experiments_file)")
+    p.add_argument("--runs", type=Path, nargs="*", metavar="RUN_DIR",
+                   help="finished runs whose training speed to measure (run directories or their final.pt)")
+    p.add_argument("--gpu-tflops", type=float, default=planning_defaults["gpu_tflops"],
+                   help="assumed sustained GPU rate where no run trained on a GPU (default: %(default)s)")
+    p.add_argument("--gpu-overhead-ms", type=float, default=planning_defaults["gpu_overhead_ms"],
+                   help="assumed fixed GPU cost per iteration (default: %(default)s)")
+    p.add_argument("--out", type=Path, help="also write the plan as JSON here")
+    p.set_defaults(func=cmd_plan)
 
     p = sub.add_parser("bench", help="time the training step; prints one JSON line")
     experiment_args(p)

@@ -21,6 +21,9 @@ from infogan.latent import LatentSpec
 from infogan.nets import ARCHITECTURES
 
 DEFAULT_CONFIG_ENV = "INFOGAN_CONFIG"
+# How D sees real and generated images: "separate" batches (the authors' code: batch norm
+# normalises each batch by its own statistics) or one "joint" batch of both (shared statistics).
+DISCRIMINATOR_BATCHES = ("separate", "joint")
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,7 @@ class ExperimentConfig:
     init_std: float
     train_images: int | None = None
     mutual_information_trains_body: bool = True
+    discriminator_batch: str = "separate"
     speed: SpeedOptions = field(default_factory=SpeedOptions)
 
     def to_dict(self) -> dict:
@@ -105,6 +109,17 @@ def load_experiment(name, path=None, overrides=None) -> ExperimentConfig:
     experiments = read_experiments(path)
     raw = _merge(_resolve_extends(name, experiments, path, seen=()), overrides or {})
     return _build(name, raw, f"{path}: experiment {name!r}")
+
+
+def run_overrides(run: dict, default_iterations=None) -> dict:
+    """The experiment keys a pipeline config's run entry changes (config `runs.<name>`): its
+    `settings`, and its iterations (the run's own, else `default_iterations`, the pipeline's
+    top-level `iterations`, else the experiment's own)."""
+    overrides = dict(run.get("settings") or {})
+    iterations = run.get("iterations") or default_iterations
+    if iterations:
+        overrides["iterations"] = iterations
+    return overrides
 
 
 def _resolve_extends(name, experiments, path, seen):
@@ -198,6 +213,10 @@ def _build(name, raw, where) -> ExperimentConfig:
     if raw["network"] not in ARCHITECTURES:
         raise ConfigError(f"{where}: key 'network' is {raw['network']!r}; known networks: {sorted(ARCHITECTURES)}")
     train_images = raw.get("train_images")
+    discriminator_batch = _typed(raw.get("discriminator_batch", "separate"), str, where, "discriminator_batch")
+    if discriminator_batch not in DISCRIMINATOR_BATCHES:
+        raise ConfigError(f"{where}: key 'discriminator_batch' is {discriminator_batch!r}; "
+                          f"choose one of {list(DISCRIMINATOR_BATCHES)}")
     config = ExperimentConfig(
         name=name,
         description=_typed(raw["description"], str, where, "description").strip(),
@@ -209,6 +228,7 @@ def _build(name, raw, where) -> ExperimentConfig:
         generator_mutual_information=_typed(raw["generator_mutual_information"], bool, where, "generator_mutual_information"),
         mutual_information_trains_body=_typed(raw.get("mutual_information_trains_body", True), bool, where,
                                               "mutual_information_trains_body"),
+        discriminator_batch=discriminator_batch,
         batch_size=_typed(raw["batch_size"], int, where, "batch_size"),
         iterations=_typed(raw["iterations"], int, where, "iterations"),
         lr_discriminator=_typed(raw["lr_discriminator"], float, where, "lr_discriminator"),

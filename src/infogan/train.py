@@ -200,6 +200,27 @@ def frozen(module):
             p.requires_grad_(True)
 
 
+def discriminate(d, real, fake, config: ExperimentConfig, q_trains_body=True, judge_real=True):
+    """D's logits on real and fake images and Q's output on the fake ones.
+
+    With "separate" batches (the authors' code) D's batch norm normalises the real batch
+    and the fake batch each by its own statistics, so whatever shifts a whole batch (a
+    generator still drawing grey where every real image is white) is invisible to D's
+    deeper layers. A "joint" batch shares the statistics, so D sees such differences at
+    once; the generator's step must then use the same joint batch, or D would judge its
+    images by other statistics than it was trained with. `q_trains_body=False` stops Q's
+    gradient at D's body (the GAN baseline's D step). With `judge_real=False` (the
+    generator's step) separate batches skip the real images; D's logit on them is None.
+    """
+    if config.discriminator_batch == "separate":
+        d_real = d(real)[0] if judge_real else None
+        d_fake, q_fake = d(fake, q_trains_body=q_trains_body)
+        return d_real, d_fake, q_fake
+    batch = real.shape[0]
+    logits, q = d(torch.cat([real, fake]), q_trains_body=q_trains_body)
+    return logits[:batch], logits[batch:], q[batch:]
+
+
 def training_step(state: TrainingState, config: ExperimentConfig, real, autocast):
     """One D/Q step and one G step; returns the logged quantities as one detached tensor."""
     spec, g, d = config.latent, state.generator, state.discriminator
@@ -209,8 +230,7 @@ def training_step(state: TrainingState, config: ExperimentConfig, real, autocast
 
     with autocast():
         fake = g(spec.generator_input(sample))
-        d_real, _ = d(real)
-        d_fake, q_fake = d(fake.detach(), q_trains_body=config.mutual_information_trains_body)
+        d_real, d_fake, q_fake = discriminate(d, real, fake.detach(), config, config.mutual_information_trains_body)
     mi_categorical, mi_continuous = spec.mutual_information(q_fake, sample)
     mi_weighted = config.lambda_categorical * mi_categorical + config.lambda_continuous * mi_continuous
     d_loss = (F.binary_cross_entropy_with_logits(d_real.float(), ones)
@@ -220,7 +240,7 @@ def training_step(state: TrainingState, config: ExperimentConfig, real, autocast
     state.opt_discriminator.step()
 
     with frozen(d), autocast():
-        d_fake_for_g, q_fake_for_g = d(fake)
+        _, d_fake_for_g, q_fake_for_g = discriminate(d, real, fake, config, judge_real=False)
     g_loss = F.binary_cross_entropy_with_logits(d_fake_for_g.float(), ones)
     g_objective = g_loss
     if config.generator_mutual_information:

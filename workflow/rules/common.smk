@@ -10,7 +10,7 @@ from pathlib import Path
 
 import infogan
 from infogan.code_figures import load_figure_specs
-from infogan.config import load_experiment
+from infogan.config import load_experiment, run_overrides
 from infogan.data import preparer
 from infogan.data.mnist import FILES as MNIST_FILES
 
@@ -29,7 +29,7 @@ CODE_FILES = {
     "train": ["train.py", "nets.py", "latent.py", "config.py", "checkpoint.py", "data/hdf5.py"],
     "evaluate": ["evaluate.py", "disentanglement.py"],
     "figures": ["figures.py", "code_figures.py"],
-    "report": ["report/*.py", "report/*.j2", "report/*.yaml"],
+    "report": ["report/*.py", "report/*.j2", "report/*.yaml", "planning.py"],
 }
 
 
@@ -89,18 +89,13 @@ def benchmark_files():
     runs = [f"{e}/seed{s}" for e in config["runs"] for s in seeds(e)]
     return ([f"results/benchmarks/prepare/{d}.tsv" for d in datasets]
             + [f"results/benchmarks/{step}/{run}.tsv" for step in ("train", "evaluate") for run in runs]
-            + [f"results/benchmarks/figures/{name}.tsv" for name in (*figure_names(), "l_i_curves")])
+            + [f"results/benchmarks/figures/{name}.tsv" for name in (*figure_names(), "l_i_curves")]
+            + ["results/benchmarks/report/plan.tsv"])
 
 
-def run_overrides(name):
-    """The experiment keys the config changes for `name`'s runs: its `settings`, and its
-    iterations (the run's own, else the top-level `iterations`, else the experiment's)."""
-    run = config["runs"][name]
-    overrides = dict(run.get("settings") or {})
-    iterations = run.get("iterations") or config["iterations"]
-    if iterations:
-        overrides["iterations"] = iterations
-    return overrides
+def experiment_overrides(name):
+    """The experiment keys the config changes for `name`'s runs (see infogan.config.run_overrides)."""
+    return run_overrides(config["runs"][name], config["iterations"])
 
 
 def set_arguments(name):
@@ -118,7 +113,7 @@ def set_arguments(name):
 @functools.cache
 def experiment_settings(name):
     """The experiment's resolved settings; a wrong name or key fails here, before any job."""
-    return load_experiment(name, config["experiments_file"], run_overrides(name))
+    return load_experiment(name, config["experiments_file"], experiment_overrides(name))
 
 
 def code_figures():

@@ -155,8 +155,18 @@ def experiment_sections(runs):
     return sections
 
 
+def load_plan(path):
+    """The planning table written by `infogan plan`, or None when none was given."""
+    if path is None:
+        return None
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InfoganError(f"{path}: cannot read the plan ({exc}); run `infogan plan --out {path}` again") from None
+
+
 def build_context(figure_sidecars, evaluation_paths, run_paths, paper_claims=PAPER_CLAIMS, cwd=".",
-                  benchmark_files=()):
+                  benchmark_files=(), plan_file=None):
     """Everything the template shows, as plain data."""
     paper = load_paper_claims(paper_claims)
     runs = [load_run(p) for p in run_paths]
@@ -178,6 +188,7 @@ def build_context(figure_sidecars, evaluation_paths, run_paths, paper_claims=PAP
         "data_files": provenance.data_files(runs, evaluations),
         "checkpoints": provenance.checkpoints(runs),
         "step_times": provenance.step_times(benchmark_files),
+        "plan": load_plan(plan_file),
         "tracks_well": TRACKS_WELL, "tracks_weakly": TRACKS_WEAKLY,
     }
 
@@ -189,9 +200,10 @@ def environment():
 
 
 def render_report(figure_sidecars, evaluation_paths, run_paths, out, paper_claims=PAPER_CLAIMS, cwd=".",
-                  benchmark_files=()):
+                  benchmark_files=(), plan_file=None):
     """Write the HTML report to `out` atomically; returns the context it was made from."""
-    context = build_context(figure_sidecars, evaluation_paths, run_paths, paper_claims, cwd, benchmark_files)
+    context = build_context(figure_sidecars, evaluation_paths, run_paths, paper_claims, cwd, benchmark_files,
+                            plan_file)
     html = environment().get_template(TEMPLATE).render(**context)
     with atomic_path(out) as tmp:
         tmp.write_text(html, encoding="utf-8")

@@ -1,0 +1,191 @@
+"""Planning numbers: what the whole paper costs, before anyone books a GPU.
+
+The paper is dozens of independent training jobs (experiments x seeds). Their cost is
+estimated from two things we can know on any machine:
+
+- the networks' work: floating-point operations of one training iteration (D/Q step and
+  G step, forward and backward), counted by PyTorch's `FlopCounterMode` on a real step at
+  a tiny batch and scaled to the job's batch (every layer is linear in the batch size);
+- the speed this machine actually reached: each finished run of the pipeline at hand (the
+  demo's, say) records its iterations, batch and training seconds, from which follows the
+  operations per second it sustained for its network on its device.
+
+CPU-hours of the paper use the measured rate for each network. GPU-hours use a measured
+GPU rate where a run was trained on a GPU; otherwise they are an estimate from stated
+assumptions (a sustained rate in TFLOP/s plus a fixed overhead per iteration for kernel
+launches and the optimizer, which dominates small networks), and say so. How the jobs
+spread over N GPUs is the longest-job-first schedule of their durations: jobs are
+independent, so N GPUs finish in about the time of the busiest one.
+"""
+
+import contextlib
+import dataclasses
+import functools
+from pathlib import Path
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+import yaml
+
+from infogan.config import ExperimentConfig, load_experiment, run_overrides
+from infogan.errors import InfoganError
+
+FLOP_COUNT_BATCH = 2  # BatchNorm needs more than one value per channel in training mode
+
+
+@dataclasses.dataclass(frozen=True)
+class Job:
+    """One training job of a pipeline config: an experiment's resolved settings and a seed."""
+
+    config: ExperimentConfig
+    seed: int
+
+    @property
+    def images(self) -> int:
+        return self.config.iterations * self.config.batch_size
+
+
+def pipeline_jobs(pipeline_config, experiments_file=None) -> list[Job]:
+    """Every training job a pipeline config (e.g. config/pipeline.yaml, the paper's) asks for."""
+    path = Path(pipeline_config)
+    try:
+        pipeline = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise InfoganError(f"{path}: cannot read the pipeline config ({exc})") from None
+    experiments_file = experiments_file or pipeline.get("experiments_file")
+    jobs = []
+    for name, run in (pipeline.get("runs") or {}).items():
+        config = load_experiment(name, experiments_file, run_overrides(run, pipeline.get("iterations")))
+        jobs += [Job(config, seed) for seed in run["seeds"]]
+    return jobs
+
+
+@functools.cache
+def _flops_per_image(config: ExperimentConfig) -> float:
+    from infogan.train import new_state, training_step  # torch-heavy; only when counting
+
+    small = dataclasses.replace(config, batch_size=FLOP_COUNT_BATCH)
+    state = new_state(small, seed=0, device=torch.device("cpu"))
+    real = torch.rand(FLOP_COUNT_BATCH, *config.image_shape)
+    with FlopCounterMode(display=False) as counter:
+        training_step(state, small, real, contextlib.nullcontext)
+    return counter.get_total_flops() / FLOP_COUNT_BATCH
+
+
+def flops_per_iteration(config: ExperimentConfig) -> float:
+    """Floating-point operations of one training iteration of `config` at its batch size."""
+    # The count depends on the networks and the batch, not on learning rates or seeds.
+    key = dataclasses.replace(config, name="", description="", iterations=1, batch_size=1,
+                              lr_discriminator=0.0, lr_generator=0.0)
+    return _flops_per_image(key) * config.batch_size
+
+
+@dataclasses.dataclass(frozen=True)
+class Rate:
+    """Operations per second one network sustained on one kind of device, and from which runs."""
+
+    network: str
+    device: str
+    flops_per_second: float
+    runs: tuple[str, ...]
+
+
+def measured_rates(runs) -> dict[tuple[str, str], Rate]:
+    """{(network, device): Rate} from finished runs (`infogan.figures.Run`: run.json and config)."""
+    totals = {}
+    for run in runs:
+        info, config = run.info, run.config
+        trained = info["iterations"] - info.get("resumed_from_iteration", 0)
+        if not info.get("finished") or info.get("train_seconds", 0) <= 0 or trained <= 0:
+            continue  # nothing timed to learn from
+        flops = flops_per_iteration(config) * trained
+        key = (config.network, "cuda" if str(info["device"]).startswith("cuda") else "cpu")
+        seen_flops, seen_seconds, names = totals.get(key, (0.0, 0.0, ()))
+        totals[key] = (seen_flops + flops, seen_seconds + info["train_seconds"], (*names, str(run.path)))
+    return {key: Rate(key[0], key[1], flops / seconds, names) for key, (flops, seconds, names) in totals.items()}
+
+
+def makespan(durations, workers: int) -> float:
+    """Wall time of independent jobs on `workers` equal devices, longest job first."""
+    loads = [0.0] * workers
+    for duration in sorted(durations, reverse=True):
+        loads[loads.index(min(loads))] += duration
+    return max(loads)
+
+
+def plan(jobs, rates, gpu_tflops, gpu_overhead_ms, gpu_counts=(1, 2, 4, 8)) -> dict:
+    """Per experiment and in total: work, CPU-hours at the measured rate, GPU-hours, and the
+    wall time on N GPUs. Plain data for the report and for `infogan plan`."""
+    cpu_fallback = _pooled(rates, "cpu")
+    rows, gpu_job_hours = [], []
+    for name in dict.fromkeys(job.config.name for job in jobs):
+        group = [job for job in jobs if job.config.name == name]
+        config = group[0].config
+        per_iteration = flops_per_iteration(config)
+        total = per_iteration * sum(job.config.iterations for job in group)
+        cpu = rates.get((config.network, "cpu"))
+        cpu_rate = cpu.flops_per_second if cpu else cpu_fallback
+        gpu = rates.get((config.network, "cuda"))
+        if gpu:
+            hours_each = [per_iteration * job.config.iterations / gpu.flops_per_second / 3600 for job in group]
+        else:
+            hours_each = [job.config.iterations * (per_iteration / (gpu_tflops * 1e12) + gpu_overhead_ms / 1e3) / 3600
+                          for job in group]
+        gpu_job_hours += hours_each
+        rows.append({
+            "experiment": name, "network": config.network, "jobs": len(group),
+            "iterations": sorted({job.config.iterations for job in group}), "batch_size": config.batch_size,
+            "gflop_per_iteration": per_iteration / 1e9, "pflop_total": total / 1e15,
+            "cpu_rate_gflops": cpu_rate / 1e9 if cpu_rate else None,
+            "cpu_rate_measured_on": "this network" if cpu else ("other networks" if cpu_rate else None),
+            "cpu_hours": total / cpu_rate / 3600 if cpu_rate else None,
+            "gpu_hours": sum(hours_each), "gpu_hours_measured": gpu is not None,
+        })
+    cpu_hours = [row["cpu_hours"] for row in rows]
+    return {
+        "experiments": rows,
+        "jobs": len(jobs),
+        "pflop_total": sum(row["pflop_total"] for row in rows),
+        "cpu_hours": None if None in cpu_hours else sum(cpu_hours),
+        "gpu_hours": sum(gpu_job_hours),
+        "gpu_wall_hours": {str(n): makespan(gpu_job_hours, n) for n in gpu_counts},
+        "assumptions": {"gpu_tflops": gpu_tflops, "gpu_overhead_ms": gpu_overhead_ms},
+        "rates": [dataclasses.asdict(rate) for rate in rates.values()],
+    }
+
+
+def _pooled(rates, device):
+    """One rate over all networks measured on `device`, for networks not measured themselves."""
+    measured = [rate.flops_per_second for rate in rates.values() if rate.device == device]
+    return sum(measured) / len(measured) if measured else None
+
+
+def _hours(value) -> str:
+    if value is None:
+        return "n/a"
+    if value >= 1:
+        return f"{value:,.1f} h"
+    return f"{value * 60:.0f} min" if value >= 1 / 6 else f"{value * 60:.1f} min"
+
+
+def format_plan(result: dict) -> str:
+    """The plan as a plain-text table, for the terminal and the README."""
+    lines = [f"{'experiment':<16} {'jobs':>4} {'its':>7} {'GFLOP/it':>9} {'PFLOP':>7} "
+             f"{'CPU rate':>13} {'CPU-hours':>11} {'GPU-hours':>10}"]
+    for row in result["experiments"]:
+        rate = f"{row['cpu_rate_gflops']:.0f} GFLOP/s" if row["cpu_rate_gflops"] else "unmeasured"
+        if row["cpu_rate_measured_on"] == "other networks":
+            rate += "*"
+        iterations = ",".join(str(n) for n in row["iterations"])
+        lines.append(f"{row['experiment']:<16} {row['jobs']:>4} {iterations:>7} {row['gflop_per_iteration']:>9.1f} "
+                     f"{row['pflop_total']:>7.2f} {rate:>13} {_hours(row['cpu_hours']):>11} "
+                     f"{_hours(row['gpu_hours']) + ('' if row['gpu_hours_measured'] else ' est'):>10}")
+    lines.append(f"{'total':<16} {result['jobs']:>4} {'':>7} {'':>9} {result['pflop_total']:>7.2f} {'':>13} "
+                 f"{_hours(result['cpu_hours']):>11} {_hours(result['gpu_hours']):>10}")
+    spread = ", ".join(f"{n} GPU{'s' if n != '1' else ''}: {_hours(h)}" for n, h in result["gpu_wall_hours"].items())
+    assumptions = result["assumptions"]
+    lines += ["", f"wall time on N GPUs (longest job first): {spread}",
+              f"'est': no run of that network trained on a GPU here; assumed {assumptions['gpu_tflops']:g} TFLOP/s "
+              f"sustained + {assumptions['gpu_overhead_ms']:g} ms per iteration.",
+              "CPU rate: measured by this pipeline's runs of the same network (*: of other networks, pooled)."]
+    return "\n".join(lines)
