@@ -11,49 +11,17 @@ import ast
 import json
 import os
 import re
-import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from pipeline_helpers import BIN, REPO, copy_project, dvc, env_for, git, run, snakemake
 
-REPO = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
 TEST_PROFILE = "workflow/profiles/test"
-GIT_IDENTITY = ["-c", "user.name=pipeline test", "-c", "user.email=pipeline-test@localhost"]
 
 MISSING = [tool for tool in ("snakemake", "dvc") if not (BIN / tool).exists()]
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(bool(MISSING), reason=f"{MISSING} not installed: pip install -e '.[pipeline]'")]
-
-
-def env_for(root):
-    """Jobs run the copy's code (PYTHONPATH) with the tools of this environment (PATH), one thread each."""
-    return {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "PYTHONPATH": str(root / "src"),
-            "OMP_NUM_THREADS": "1", "DVC_NO_ANALYTICS": "1", "INFOGAN_MNIST_MIRRORS": ""}
-
-
-def run(root, *args, check=True, timeout=600, env=None):
-    result = subprocess.run([str(a) for a in args], cwd=root, env=env or env_for(root), capture_output=True,
-                            text=True, timeout=timeout, check=False)
-    if check and result.returncode != 0:
-        pytest.fail(f"{' '.join(map(str, args))} failed ({result.returncode}):\n{result.stdout[-3000:]}\n"
-                    f"{result.stderr[-5000:]}")
-    return result
-
-
-def snakemake(root, *args, **kwargs):
-    return run(root, BIN / "snakemake", *args, **kwargs)
-
-
-def dvc(root, *args, **kwargs):
-    return run(root, BIN / "dvc", *args, **kwargs)
-
-
-def git(root, *args):
-    return run(root, "git", *GIT_IDENTITY, *args)
 
 
 def jobs(output):
@@ -86,21 +54,7 @@ def ran(result):
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
     """A git repository holding this checkout's files (tracked and new, not ignored), committed."""
-    if not (REPO / ".git").exists():
-        pytest.skip("needs a git checkout of the project to copy")
-    root = tmp_path_factory.mktemp("pipeline") / "repo"
-    listed = run(REPO, "git", "ls-files", "-z", "--cached", "--others", "--exclude-standard").stdout
-    for name in filter(None, listed.split("\0")):
-        source = REPO / name
-        if source.is_file():
-            (root / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, root / name)
-    git(root, "init", "-q")
-    if not (root / ".dvc").is_dir():
-        dvc(root, "init", "-q")
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "project copy")
-    return root
+    return copy_project(tmp_path_factory.mktemp("pipeline") / "repo")
 
 
 def test_paper_profile_dry_run_lists_one_gpu_training_job_per_experiment_and_seed(project):
@@ -150,7 +104,7 @@ def demo_run(project):
 
 def test_demo_profile_makes_figures_and_report_all_marked_synthetic(project, demo_run):
     result, seconds = demo_run
-    assert ran(result) == {"prepare", "train", "evaluate", "report"} | FIGURE_RULES
+    assert ran(result) == {"prepare", "train", "evaluate", "plan", "report"} | FIGURE_RULES
     for name in [f"paper_figures/figure{n}.{ext}" for n in range(1, 7) for ext in ("png", "pdf")] + [
             "results/report/index.html", "results/plots/l_i_curves.json"]:
         assert (project / name).is_file(), name
@@ -218,7 +172,7 @@ def test_dvc_repro_round_trip(project, demo_run):
     git(project, "commit", "-q", "-m", "dvc repro")
 
 
-def test_dvc_pull_into_a_fresh_clone_does_not_retrain(project, demo_run, tmp_path):
+def test_dvc_pull_into_a_fresh_clone_remakes_figures_and_report_without_training(project, demo_run, tmp_path):
     remote = tmp_path / "remote"
     dvc(project, "remote", "add", "--local", "-d", "test", remote)
     dvc(project, "push")
@@ -242,6 +196,16 @@ def test_dvc_pull_into_a_fresh_clone_does_not_retrain(project, demo_run, tmp_pat
     assert "Data and pipelines are up to date" in dvc(clone, "status").stdout
     assert [p.stat().st_size for p in checkpoints] == [
         (project / p.relative_to(clone)).stat().st_size for p in checkpoints]
+
+    # The reviewer's path: figures and report made anew from the pulled checkpoints and
+    # evaluations, on this CPU-only machine, without one training or evaluation job.
+    before = {p: p.stat().st_mtime_ns for p in checkpoints}
+    for made in (*(clone / "paper_figures").glob("figure*"), clone / "results/report/index.html"):
+        made.unlink()
+    remade = snakemake(clone, "--profile", TEST_PROFILE)
+    assert ran(remade) and ran(remade) <= FIGURE_RULES | {"report"}, remade.stdout[-3000:]
+    assert (clone / "results/report/index.html").is_file()
+    assert {p: p.stat().st_mtime_ns for p in checkpoints} == before
 
 
 def test_dvc_stages_depend_on_the_code_each_step_runs():
