@@ -15,6 +15,7 @@ import json
 import os
 import re
 import time
+from pathlib import Path
 
 import pytest
 import yaml
@@ -138,7 +139,18 @@ def test_each_step_is_an_sbatch_job_training_and_evaluation_with_a_gpu(cluster, 
     assert (root / "results/logs/train/mnist_infogan/seed1.log").is_file()
     # No GPU here: `--device auto` fell back to the CPU inside the GPU job.
     assert json.loads((root / RUN / "run.json").read_text())["device"] == "cpu"
-    print(f"SLURM run of {TARGET}: {seconds:.0f} s; the training job:{calls['train'][0][:400]}")
+    summary = [f"SLURM run of {TARGET}: {seconds:.0f} s"]
+    for rule in ("prepare", "train", "evaluate"):
+        job = jobs[rule]
+        summary += [f"{rule}:{calls[rule][0]}",
+                    f"{rule}: SLURM job {job['JobId']} {job['JobState']} partition={job['Partition']} "
+                    f"TresPerJob={job.get('TresPerJob', '(null)')} JOB_GRES={job.get('JOB_GRES', '(null)')}"]
+    print("\n".join(summary))
+    # CI prints this file after the tests, so its log shows what was submitted and granted.
+    artifacts = os.environ.get("INFOGAN_TEST_ARTIFACTS")
+    if artifacts:
+        Path(artifacts).mkdir(parents=True, exist_ok=True)
+        (Path(artifacts) / "slurm_submissions.txt").write_text("\n".join(summary) + "\n")
 
 
 TIMINGS = {"train_seconds", "images_per_second"}
