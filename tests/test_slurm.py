@@ -142,9 +142,9 @@ def test_each_step_is_an_sbatch_job_training_and_evaluation_with_a_gpu(cluster, 
     summary = [f"SLURM run of {TARGET}: {seconds:.0f} s"]
     for rule in ("prepare", "train", "evaluate"):
         job = jobs[rule]
-        summary += [f"{rule}:{calls[rule][0]}",
-                    f"{rule}: SLURM job {job['JobId']} {job['JobState']} partition={job['Partition']} "
-                    f"TresPerJob={job.get('TresPerJob', '(null)')} JOB_GRES={job.get('JOB_GRES', '(null)')}"]
+        granted = (f"{rule}: SLURM job {job['JobId']} {job['JobState']} partition={job['Partition']} "
+                   f"TresPerJob={job.get('TresPerJob', '(null)')} JOB_GRES={job.get('JOB_GRES', '(null)')}")
+        summary += [f"{rule}:{calls[rule][0]}", granted]
     print("\n".join(summary))
     # CI prints this file after the tests, so its log shows what was submitted and granted.
     artifacts = os.environ.get("INFOGAN_TEST_ARTIFACTS")
