@@ -114,7 +114,9 @@ def cmd_plan(args):
 
     jobs = planning.pipeline_jobs(args.pipeline_config, args.experiments)
     rates = planning.measured_rates([load_run(path) for path in args.runs or ()])
-    result = planning.plan(jobs, rates, args.gpu_tflops, args.gpu_overhead_ms)
+    result = planning.plan(jobs, rates,
+                           planning.DEFAULT_GPU_TFLOPS if args.gpu_tflops is None else args.gpu_tflops,
+                           planning.DEFAULT_GPU_OVERHEAD_MS if args.gpu_overhead_ms is None else args.gpu_overhead_ms)
     result["pipeline_config"] = str(args.pipeline_config)
     print(planning.format_plan(result))
     if args.out:
@@ -136,7 +138,6 @@ def build_parser():
     parser = argparse.ArgumentParser(prog="infogan", description="Reproduce InfoGAN (Chen et al., NIPS 2016).")
     parser.add_argument("--version", action="version", version=f"infogan {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    planning_defaults = {"gpu_tflops": 30.0, "gpu_overhead_ms": 5.0}  # as in config/pipeline.yaml
 
     def experiment_args(p):
         p.add_argument("experiment", metavar="EXPERIMENT", help="experiment name in the config file, e.g. mnist_infogan")
@@ -217,10 +218,10 @@ def build_parser():
                    help="experiments YAML (default: the pipeline config's experiments_file)")
     p.add_argument("--runs", type=Path, nargs="*", metavar="RUN_DIR",
                    help="finished runs whose training speed to measure (run directories or their final.pt)")
-    p.add_argument("--gpu-tflops", type=float, default=planning_defaults["gpu_tflops"],
-                   help="assumed sustained GPU rate where no run trained on a GPU (default: %(default)s)")
-    p.add_argument("--gpu-overhead-ms", type=float, default=planning_defaults["gpu_overhead_ms"],
-                   help="assumed fixed GPU cost per iteration (default: %(default)s)")
+    p.add_argument("--gpu-tflops", type=float,
+                   help="assumed sustained GPU rate where no run trained on a GPU (default: 30)")
+    p.add_argument("--gpu-overhead-ms", type=float,
+                   help="assumed fixed GPU cost per iteration (default: 5)")
     p.add_argument("--out", type=Path, help="also write the plan as JSON here")
     p.set_defaults(func=cmd_plan)
 

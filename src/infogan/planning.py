@@ -24,13 +24,17 @@ import functools
 from pathlib import Path
 
 import torch
-from torch.utils.flop_counter import FlopCounterMode
 import yaml
+from torch.utils.flop_counter import FlopCounterMode
 
 from infogan.config import ExperimentConfig, load_experiment, run_overrides
 from infogan.errors import InfoganError
+from infogan.train import new_state, training_step
 
 FLOP_COUNT_BATCH = 2  # BatchNorm needs more than one value per channel in training mode
+# The GPU assumptions where no run trained on a GPU; the pipeline passes config `planning`'s.
+DEFAULT_GPU_TFLOPS = 30.0
+DEFAULT_GPU_OVERHEAD_MS = 5.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,10 +43,6 @@ class Job:
 
     config: ExperimentConfig
     seed: int
-
-    @property
-    def images(self) -> int:
-        return self.config.iterations * self.config.batch_size
 
 
 def pipeline_jobs(pipeline_config, experiments_file=None) -> list[Job]:
@@ -62,8 +62,6 @@ def pipeline_jobs(pipeline_config, experiments_file=None) -> list[Job]:
 
 @functools.cache
 def _flops_per_image(config: ExperimentConfig) -> float:
-    from infogan.train import new_state, training_step  # torch-heavy; only when counting
-
     small = dataclasses.replace(config, batch_size=FLOP_COUNT_BATCH)
     state = new_state(small, seed=0, device=torch.device("cpu"))
     real = torch.rand(FLOP_COUNT_BATCH, *config.image_shape)
