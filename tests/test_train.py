@@ -574,3 +574,29 @@ def test_a_joint_discriminator_batch_trains_and_changes_the_numbers(uninterrupte
 def test_an_unknown_discriminator_batch_is_named():
     with pytest.raises(ConfigError, match="discriminator_batch.*'together'.*separate"):
         make_config(discriminator_batch="together")
+
+
+def test_a_lambda_ramp_scales_both_lambdas_from_zero_to_one():
+    ramped = make_config(lambda_ramp=[2, 6])
+    assert [ramped.lambda_scale(i) for i in (0, 1, 2, 3, 4, 6, 50)] == [0, 0, 0, 0.25, 0.5, 1, 1]
+    assert make_config().lambda_scale(0) == 1
+    assert ramped.fingerprint() != make_config().fingerprint()
+    assert config_from_dict(ramped.to_dict()) == ramped
+
+
+def test_before_its_lambda_ramp_starts_infogan_trains_as_a_plain_gan(data, tmp_path):
+    """Both steps, D/Q's and G's, take the ramp's scale: a ramp that has not started yet
+    gives exactly the weights of the same networks trained with both lambdas at 0."""
+    not_started = make_config(lambda_ramp=[ITERATIONS, ITERATIONS + 5])
+    zero = make_config(lambda_categorical=0.0, lambda_continuous=0.0)
+    ramp_midway = make_config(lambda_ramp=[2, 12])
+    for name, config in (("not_started", not_started), ("zero", zero), ("midway", ramp_midway)):
+        run_training(config, data, tmp_path / name)
+    assert_same_weights(tmp_path / "not_started" / "final.pt", tmp_path / "zero" / "final.pt")
+    assert sha256(tmp_path / "midway" / "final.pt") != sha256(tmp_path / "not_started" / "final.pt")
+
+
+@pytest.mark.parametrize("ramp", [5, [5], [6, 2], [-1, 3], ["a", 3]])
+def test_a_malformed_lambda_ramp_is_named(ramp):
+    with pytest.raises(ConfigError, match="lambda_ramp"):
+        make_config(lambda_ramp=ramp)

@@ -55,7 +55,24 @@ class ExperimentConfig:
     train_images: int | None = None
     mutual_information_trains_body: bool = True
     discriminator_batch: str = "separate"
+    lambda_ramp: tuple[int, int] | None = None
     speed: SpeedOptions = field(default_factory=SpeedOptions)
+
+    def lambda_scale(self, iteration: int) -> float:
+        """The share of both lambdas in force at `iteration` (0-based): 1 without a ramp; with
+        `lambda_ramp: [start, end]`, 0 before `start`, rising linearly to 1 at `end`.
+
+        A ramp is not in the paper. It lets D and G first learn the data as a plain GAN,
+        for networks whose Q term, at full weight from the start, stops D from learning
+        (the chairs on a small batch: see the README)."""
+        if self.lambda_ramp is None:
+            return 1.0
+        start, end = self.lambda_ramp
+        if iteration >= end:
+            return 1.0
+        if iteration < start:
+            return 0.0
+        return (iteration - start) / (end - start)
 
     def to_dict(self) -> dict:
         """Plain data (lists, not tuples) for YAML, JSON and checkpoints."""
@@ -217,6 +234,13 @@ def _build(name, raw, where) -> ExperimentConfig:
     if discriminator_batch not in DISCRIMINATOR_BATCHES:
         raise ConfigError(f"{where}: key 'discriminator_batch' is {discriminator_batch!r}; "
                           f"choose one of {list(DISCRIMINATOR_BATCHES)}")
+    lambda_ramp = raw.get("lambda_ramp")
+    if lambda_ramp is not None:
+        if not (isinstance(lambda_ramp, list) and len(lambda_ramp) == 2):
+            raise ConfigError(f"{where}: key 'lambda_ramp' must be [start, end] iterations or null, got {lambda_ramp!r}")
+        lambda_ramp = tuple(_typed(v, int, where, "lambda_ramp") for v in lambda_ramp)
+        if not 0 <= lambda_ramp[0] <= lambda_ramp[1]:
+            raise ConfigError(f"{where}: key 'lambda_ramp' needs 0 <= start <= end, got {list(lambda_ramp)}")
     config = ExperimentConfig(
         name=name,
         description=_typed(raw["description"], str, where, "description").strip(),
@@ -229,6 +253,7 @@ def _build(name, raw, where) -> ExperimentConfig:
         mutual_information_trains_body=_typed(raw.get("mutual_information_trains_body", True), bool, where,
                                               "mutual_information_trains_body"),
         discriminator_batch=discriminator_batch,
+        lambda_ramp=lambda_ramp,
         batch_size=_typed(raw["batch_size"], int, where, "batch_size"),
         iterations=_typed(raw["iterations"], int, where, "iterations"),
         lr_discriminator=_typed(raw["lr_discriminator"], float, where, "lr_discriminator"),

@@ -224,6 +224,8 @@ def discriminate(d, real, fake, config: ExperimentConfig, q_trains_body=True, ju
 def training_step(state: TrainingState, config: ExperimentConfig, real, autocast):
     """One D/Q step and one G step; returns the logged quantities as one detached tensor."""
     spec, g, d = config.latent, state.generator, state.discriminator
+    scale = config.lambda_scale(state.iteration)
+    lambda_categorical, lambda_continuous = scale * config.lambda_categorical, scale * config.lambda_continuous
     batch = real.shape[0]
     sample = spec.sample(batch, state.latent_rng, real.device)
     ones, zeros = real.new_ones(batch), real.new_zeros(batch)
@@ -232,7 +234,7 @@ def training_step(state: TrainingState, config: ExperimentConfig, real, autocast
         fake = g(spec.generator_input(sample))
         d_real, d_fake, q_fake = discriminate(d, real, fake.detach(), config, config.mutual_information_trains_body)
     mi_categorical, mi_continuous = spec.mutual_information(q_fake, sample)
-    mi_weighted = config.lambda_categorical * mi_categorical + config.lambda_continuous * mi_continuous
+    mi_weighted = lambda_categorical * mi_categorical + lambda_continuous * mi_continuous
     d_loss = (F.binary_cross_entropy_with_logits(d_real.float(), ones)
               + F.binary_cross_entropy_with_logits(d_fake.float(), zeros))
     state.opt_discriminator.zero_grad(set_to_none=True)
@@ -245,7 +247,7 @@ def training_step(state: TrainingState, config: ExperimentConfig, real, autocast
     g_objective = g_loss
     if config.generator_mutual_information:
         mi_cat_g, mi_cont_g = spec.mutual_information(q_fake_for_g, sample)
-        g_objective = g_loss - (config.lambda_categorical * mi_cat_g + config.lambda_continuous * mi_cont_g)
+        g_objective = g_loss - (lambda_categorical * mi_cat_g + lambda_continuous * mi_cont_g)
     state.opt_generator.zero_grad(set_to_none=True)
     g_objective.backward()
     state.opt_generator.step()
