@@ -7,6 +7,7 @@ went wrong where and how to place the file by hand, because for several datasets
 (quotas, logins, dead hosts) that is the only route that works.
 """
 
+import gzip
 import hashlib
 import http.client
 import logging
@@ -14,6 +15,7 @@ import os
 import time
 import urllib.error
 import urllib.request
+import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -39,6 +41,11 @@ class RemoteFile:
     Whichever of sha256 and md5 is given is checked (SVHN publishes only md5); a file
     published with neither (3D Chairs) is accepted as fetched, and its caller should
     record `sha256_of` the result.
+
+    `content_sha256`, where the publisher's content has a well-known digest (MNIST), is
+    the sha256 of what the gzip archive decompresses to. An archive whose own bytes differ
+    (recompressed by a mirror or by hand) is then accepted exactly when its content is the
+    original's, and refused otherwise: identity without a heuristic.
     """
 
     name: str
@@ -46,6 +53,7 @@ class RemoteFile:
     size: int | None = None
     md5: str | None = None
     urls: tuple[str, ...] = ()
+    content_sha256: str | None = None
 
 
 class _Digest:
@@ -164,7 +172,7 @@ def _download(remote, url, destination, timeout):
             raise _AttemptFailed(f"truncated: connection closed after {len(exc.partial)} bytes", transient=True) from exc
         except (ConnectionError, http.client.HTTPException) as exc:
             raise _AttemptFailed(f"connection broke ({exc})", transient=True) from exc
-        _verify_download(remote, digest, announced)
+        _verify_download(remote, digest, announced, tmp)
 
 
 def _content_length(response) -> int | None:
@@ -188,12 +196,20 @@ def _stream_to_file(response, path, total, name) -> _Digest:
     return digest
 
 
-def _verify_download(remote, digest, announced):
-    """Raise _AttemptFailed unless what arrived is complete and is the published file."""
+def _verify_download(remote, digest, announced, path):
+    """Raise _AttemptFailed unless what arrived (at `path`) is complete and is the published
+    file, or, where the content has a published digest, a recompressed copy of it."""
     if digest.looks_like_html():
         raise _AttemptFailed("got an HTML page instead of the file", transient=False)
     if announced is not None and digest.size < announced:
         raise _AttemptFailed(f"truncated: got {digest.size} of {announced} bytes", transient=True)
+    if remote.content_sha256 and not _archive_matches(remote, digest):
+        mismatch = _content_mismatch(remote, path)
+        if mismatch:
+            raise _AttemptFailed(f"{_checksum_mismatch(remote, digest) or 'size differs'}, and {mismatch}",
+                                 transient=False, checksum=True)
+        log.info("%s: a recompressed copy; its content is the original's (sha256 %s)", remote.name, remote.content_sha256)
+        return
     if remote.size is not None and digest.size < remote.size:
         # Without a Content-Length the connection may simply have dropped; with one, the mirror holds a short file.
         raise _AttemptFailed(f"truncated: {digest.size} bytes, expected {remote.size}", transient=announced is None)
@@ -211,6 +227,30 @@ def _checksum_mismatch(remote, digest) -> str | None:
     if remote.md5 and digest.md5 != remote.md5.lower():
         return f"md5 is {digest.md5}, expected {remote.md5}"
     return None
+
+
+def _archive_matches(remote, digest) -> bool:
+    return (remote.size is None or digest.size == remote.size) and _checksum_mismatch(remote, digest) is None
+
+
+def _content_mismatch(remote, path) -> str | None:
+    """Describe how the decompressed content of `path` differs from `remote.content_sha256`, or None."""
+    try:
+        found = content_sha256_of(path)
+    except (OSError, EOFError, zlib.error) as exc:
+        return f"it is not a readable gzip archive ({exc})"
+    if found != remote.content_sha256.lower():
+        return f"its decompressed content has sha256 {found}, the original {remote.name.removesuffix('.gz')}'s is {remote.content_sha256}"
+    return None
+
+
+def content_sha256_of(path) -> str:
+    """The sha256 of what the gzip archive `path` decompresses to, read in chunks."""
+    digest = hashlib.sha256()
+    with gzip.open(path, "rb") as f:
+        while chunk := f.read(CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _digest_file(path) -> _Digest:
@@ -232,6 +272,13 @@ def _verify_placed(remote, path, content_check):
         raise DownloadError(f"{path} is an HTML page (a login, quota or error page), not {remote.name}; {replace}")
     mismatch = _checksum_mismatch(remote, digest)
     if mismatch is None:
+        return
+    if remote.content_sha256:
+        content_mismatch = _content_mismatch(remote, path)
+        if content_mismatch:
+            raise ChecksumError(f"{path} is not the original {remote.name}: archive {mismatch}, and {content_mismatch}; "
+                                f"{replace}")
+        log.info("%s: a recompressed copy; its content is the original's (sha256 %s)", path, remote.content_sha256)
         return
     if content_check is None:
         raise ChecksumError(f"{path}: {mismatch}; {replace}")
