@@ -90,6 +90,18 @@ def http_server():
         server.stop()
 
 
+# The real MNIST, recompressed (its README gives the content digests); never copied into git.
+REAL_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
+
+
+@pytest.fixture(scope="session")
+def real_mnist() -> Path:
+    """The folder of the four real MNIST archives; the test skips, saying why, where it is absent."""
+    if not REAL_MNIST.is_dir():
+        pytest.skip(f"the real MNIST is not at {REAL_MNIST} (the project's shared data folder)")
+    return REAL_MNIST
+
+
 @pytest.fixture
 def closed_port_url():
     """A base URL on 127.0.0.1 where nothing listens: any request to it fails at once."""

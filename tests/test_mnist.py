@@ -2,7 +2,6 @@ import gzip
 import logging
 import shutil
 import struct
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,9 +13,6 @@ from infogan.errors import ChecksumError, DatasetFileError, DownloadError
 
 SIZES = {"train": 50, "test": 20}
 NAMES = {key: remote.name for key, remote in mnist.FILES.items()}
-# The real MNIST, recompressed (see its README); tests on it skip where it is absent.
-REAL_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
-needs_real_mnist = pytest.mark.skipif(not REAL_MNIST.is_dir(), reason=f"the real MNIST is not at {REAL_MNIST}")
 
 
 def idx_bytes(array, magic):
@@ -229,11 +225,10 @@ def test_mirror_serving_a_recompressed_copy_is_accepted_and_other_content_refuse
     assert not (tmp_path / "raw2" / labels.name).exists()
 
 
-@needs_real_mnist
-def test_real_mnist_recompressed_is_accepted_without_a_warning(tmp_path, closed_port_url, caplog):
+def test_real_mnist_recompressed_is_accepted_without_a_warning(real_mnist, tmp_path, closed_port_url, caplog):
     """The shared copy's archives differ from the published ones; their content does not."""
     raw = tmp_path / "raw"
-    shutil.copytree(REAL_MNIST, raw)
+    shutil.copytree(real_mnist, raw)
     with caplog.at_level(logging.WARNING):
         mnist.prepare(tmp_path / "mnist.h5", raw, mirrors=[closed_port_url])
     assert caplog.text == ""
@@ -243,11 +238,10 @@ def test_real_mnist_recompressed_is_accepted_without_a_warning(tmp_path, closed_
     assert np.bincount(read_split(tmp_path / "mnist.h5", "test").labels).tolist()[:3] == [980, 1135, 1032]
 
 
-@needs_real_mnist
-def test_mnist_shaped_fake_is_refused(tmp_path, closed_port_url):
-    """The hostile case of issue 15: 60,000 blank 28x28 images with plausible labels."""
+def test_mnist_shaped_fake_is_refused(real_mnist, tmp_path, closed_port_url):
+    """60,000 blank 28x28 images under MNIST's name, beside the real labels."""
     raw = tmp_path / "raw"
-    shutil.copytree(REAL_MNIST, raw)
+    shutil.copytree(real_mnist, raw)
     fake = write_gz(raw / NAMES["train", "images"], idx_bytes(np.zeros((60_000, 28, 28)), mnist.IMAGE_MAGIC))
     with pytest.raises(ChecksumError, match=f"{fake} is not the original train-images-idx3-ubyte.gz"):
         mnist.prepare(tmp_path / "mnist.h5", raw, mirrors=[closed_port_url])

@@ -83,14 +83,39 @@ def figure_names():
     return ["figure1", "figure2", *(f"figure{n}" for n in sorted(code_figures()))]
 
 
-def benchmark_files():
-    """The `benchmark:` files of every job before the report: its table of wall time per step."""
-    datasets = sorted({config["data"][run["data"]] for run in config["runs"].values()})
-    runs = [f"{e}/seed{s}" for e in config["runs"] for s in seeds(e)]
+def mnist_experiments():
+    """The experiments Figures 1 and 2 compare (config `figures`): the paper's MNIST part."""
+    return sorted({experiment for roles in config["figures"].values() for experiment in roles.values()})
+
+
+def benchmark_files(experiments=(), figures=None):
+    """The `benchmark:` files of the jobs a report covers (by default every job before the
+    main report): its table of wall time per step."""
+    experiments = list(experiments or config["runs"])
+    figures = figure_names() if figures is None else figures
+    datasets = sorted({config["data"][config["runs"][e]["data"]] for e in experiments})
+    runs = [f"{e}/seed{s}" for e in experiments for s in seeds(e)]
     return ([f"results/benchmarks/prepare/{d}.tsv" for d in datasets]
             + [f"results/benchmarks/{step}/{run}.tsv" for step in ("train", "evaluate") for run in runs]
-            + [f"results/benchmarks/figures/{name}.tsv" for name in (*figure_names(), "l_i_curves")]
-            + ["results/benchmarks/report/plan.tsv"])
+            + [f"results/benchmarks/figures/{name}.tsv" for name in (*figures, "l_i_curves")])
+
+
+def report_inputs(experiments=(), figures=None, plan=None):
+    """What a report reads: the figures' sidecars and images, and the runs, evaluations and job
+    benchmarks of `experiments` (by default every figure and every configured run), and the
+    planning table `plan` when given."""
+    figures = figure_names() if figures is None else figures
+    inputs = {
+        "figures": [f"paper_figures/{name}.json" for name in figures],
+        "images": [f"paper_figures/{name}.png" for name in figures],
+        "evaluations": evaluations(*experiments),
+        "runs": final_checkpoints(*experiments),
+        "benchmarks": benchmark_files(experiments, figures),
+    }
+    if plan:
+        inputs["benchmarks"].append("results/benchmarks/report/plan.tsv")
+        inputs["plan"] = plan
+    return inputs
 
 
 def experiment_overrides(name):

@@ -23,22 +23,49 @@ rule plan:
         " --out {output} > {log} 2>&1"
 
 
+REPORT_COMMAND = (
+    "infogan report --figures {input.figures} --evaluations {input.evaluations} --runs {input.runs}"
+    " --benchmarks {input.benchmarks} {params.plan} --out {output} 2> {log}"
+)
+
+
 rule report:
     input:
-        figures=[f"paper_figures/{name}.json" for name in figure_names()],
-        images=[f"paper_figures/{name}.png" for name in figure_names()],
-        evaluations=evaluations(),
-        runs=final_checkpoints(),
-        benchmarks=benchmark_files(),
-        plan=rules.plan.output,
+        **report_inputs(plan=rules.plan.output),
     output:
         "results/report/index.html",
     params:
+        plan=lambda wildcards, input: f"--plan {input.plan}",
         code=CODE["report"],
     log:
         "results/logs/report/report.log",
     benchmark:
         "results/benchmarks/report/report.tsv"
     shell:
-        "infogan report --figures {input.figures} --evaluations {input.evaluations}"
-        " --runs {input.runs} --benchmarks {input.benchmarks} --plan {input.plan} --out {output} 2> {log}"
+        REPORT_COMMAND
+
+
+rule mnist_report:
+    """The report of the paper's MNIST part alone: Figures 1-2, their runs and evaluations."""
+    input:
+        **report_inputs(mnist_experiments(), ["figure1", "figure2"]),
+    output:
+        "results/report/mnist/index.html",
+    params:
+        plan="",
+        code=CODE["report"],
+    log:
+        "results/logs/report/mnist.log",
+    benchmark:
+        "results/benchmarks/report/mnist.tsv"
+    shell:
+        REPORT_COMMAND
+
+
+rule mnist:
+    """Target: the paper's MNIST part alone (its runs, evaluations, Figures 1-2 and their report)."""
+    localrule: True
+    input:
+        [f"paper_figures/{name}.{ext}" for name in ("figure1", "figure2") for ext in ("png", "pdf", "json")],
+        rules.l_i_curves.output,
+        rules.mnist_report.output,
