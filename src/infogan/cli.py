@@ -107,6 +107,18 @@ def cmd_report(args):
     logging.info("wrote %s%s", args.out, " (SYNTHETIC inputs: banner shown)" if context["synthetic"] else "")
 
 
+def cmd_seeds(args):
+    from infogan.figures import load_evaluation, load_run
+    from infogan.report import seeds
+    from infogan.report.render import load_paper_claims
+
+    rows = seeds.seed_rows([load_run(p) for p in args.runs], [load_evaluation(p) for p in args.evaluations])
+    if not rows:
+        raise InfoganError("none of the runs has an evaluation with a categorical accuracy; pass their "
+                           "evaluation JSONs with --evaluations")
+    print(seeds.markdown(rows, load_paper_claims()["claims"]["categorical_accuracy"]["target"]))
+
+
 def cmd_plan(args):
     from infogan import planning
     from infogan.atomic import atomic_path
@@ -210,6 +222,14 @@ def build_parser():
     p.add_argument("--out", type=Path, default=Path("results/report/index.html"),
                    help="HTML file to write (default: results/report/index.html)")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("seeds", help="per-seed table of categorical accuracy, merged labels, L_I and wall time "
+                                     "(Markdown, as in the README)")
+    p.add_argument("--runs", type=Path, nargs="+", required=True, metavar="RUN_DIR",
+                   help="run directories (or a file in each, e.g. its final.pt)")
+    p.add_argument("--evaluations", type=Path, nargs="+", required=True, metavar="JSON",
+                   help="their evaluation JSONs written by `infogan evaluate`")
+    p.set_defaults(func=cmd_seeds)
 
     p = sub.add_parser("plan", help="the cost of a pipeline config's runs in CPU- and GPU-hours")
     p.add_argument("--pipeline-config", type=Path, default=Path("config/pipeline.yaml"),

@@ -20,6 +20,7 @@ from infogan.errors import InfoganError
 from infogan.figures import load_evaluation, load_run, png_bytes, training_curves
 from infogan.report import claims as claim_checks
 from infogan.report import provenance
+from infogan.report.seeds import L_I_EARLY, L_I_WINDOW, MERGE_SHARE, merged_labels
 
 HERE = Path(__file__).resolve().parent
 TEMPLATE = "template.html.j2"
@@ -117,6 +118,10 @@ def run_rows(runs, evaluations):
             "train_seconds": seconds,
             "ms_per_iteration": 1000 * seconds / iterations if seconds and iterations else None,
             "accuracy": evaluation.get("categorical_accuracy"),
+            "merged": merged_labels(evaluation["categorical_confusion"]) if "categorical_confusion" in evaluation
+            else None,
+            "l_i_early": claim_checks.window_mean(run.metrics, "mi_categorical", L_I_EARLY - L_I_WINDOW, L_I_EARLY)
+            if iterations >= L_I_EARLY else None,
             "eval_mi": (evaluation.get("mutual_information") or {}).get("categorical"),
             "roles": evaluation.get("roles"), "evaluation": evaluation.get("path"),
         })
@@ -190,6 +195,7 @@ def build_context(figure_sidecars, evaluation_paths, run_paths, paper_claims=PAP
         "step_times": provenance.step_times(benchmark_files),
         "plan": load_plan(plan_file),
         "tracks_well": TRACKS_WELL, "tracks_weakly": TRACKS_WEAKLY,
+        "merge_share": MERGE_SHARE, "l_i_early": L_I_EARLY, "l_i_window": L_I_WINDOW,
     }
 
 
