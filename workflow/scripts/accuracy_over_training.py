@@ -10,7 +10,8 @@ link keeps the previous one intact), then score each on the test split exactly a
         snapshots/*.pt
 
 Writes one JSON row per checkpoint (experiment, seed, iteration, accuracy, labels sharing a
-category) and, with --plot, accuracy against iteration, one line per run.
+category) and, with --plot, accuracy against iteration, one line per experiment and seed
+(so give one setting's checkpoints per call: `--set` variants share their experiment's name).
 """
 
 import argparse
@@ -69,11 +70,13 @@ def main(argv=None):
     except InfoganError as exc:
         print(f"accuracy_over_training: error: {exc}", file=sys.stderr)
         return 1
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"data": str(args.data), "source": source, "rows": rows}, indent=1))
     for row in rows:
         print(f"{row['experiment']} seed {row['seed']} iteration {row['iteration']:>5}: {100 * row['accuracy']:.1f}% "
               f"merged {row['merged'] or 'none'}")
     if args.plot:
+        args.plot.parent.mkdir(parents=True, exist_ok=True)
         plot(rows, args.plot)
     return 0
 
