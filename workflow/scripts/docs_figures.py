@@ -11,21 +11,23 @@ says where it came from:
 
 import argparse
 import json
-import subprocess
 import sys
 from pathlib import Path
 
 from PIL import Image, ImageDraw, PngImagePlugin
+
+from infogan.report.provenance import git_state
 
 WIDTH = 900  # pixels of the copy
 FOOTER = 22  # pixels of the footer line
 
 
 def commit() -> str:
-    head = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True, check=False)
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True,
-                           check=False).stdout.strip()
-    return (head.stdout.strip() or "unknown") + (" (with uncommitted changes)" if dirty else "")
+    """The checkout's commit, short, and whether it had uncommitted changes (as the report states it)."""
+    state = git_state()
+    if state["commit"] is None:
+        return f"unknown ({state['note']})"
+    return state["commit"][:12] + (" (with uncommitted changes)" if state["dirty"] else "")
 
 
 def runs_of(sidecar) -> str:

@@ -20,7 +20,7 @@ from infogan.errors import InfoganError
 from infogan.figures import load_evaluation, load_run, png_bytes, training_curves
 from infogan.report import claims as claim_checks
 from infogan.report import provenance
-from infogan.report.seeds import L_I_EARLY, L_I_WINDOW, MERGE_SHARE, merged_labels
+from infogan.report.seeds import L_I_EARLY, L_I_WINDOW, MERGE_SHARE, l_i_early, merged_labels
 
 HERE = Path(__file__).resolve().parent
 TEMPLATE = "template.html.j2"
@@ -120,8 +120,7 @@ def run_rows(runs, evaluations):
             "accuracy": evaluation.get("categorical_accuracy"),
             "merged": merged_labels(evaluation["categorical_confusion"]) if "categorical_confusion" in evaluation
             else None,
-            "l_i_early": claim_checks.window_mean(run.metrics, "mi_categorical", L_I_EARLY - L_I_WINDOW, L_I_EARLY)
-            if iterations >= L_I_EARLY else None,
+            "l_i_early": l_i_early(run),
             "eval_mi": (evaluation.get("mutual_information") or {}).get("categorical"),
             "roles": evaluation.get("roles"), "evaluation": evaluation.get("path"),
         })

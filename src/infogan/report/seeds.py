@@ -29,6 +29,12 @@ def merged_labels(confusion, share=MERGE_SHARE) -> list[tuple[int, ...]]:
     return sorted(groups)
 
 
+def l_i_early(run) -> float | None:
+    """Mean logged L_I over the window ending at iteration L_I_EARLY; None for a shorter run."""
+    last = run.metrics[-1]["iteration"] if run.metrics else 0
+    return window_mean(run.metrics, "mi_categorical", L_I_EARLY - L_I_WINDOW, L_I_EARLY) if last >= L_I_EARLY else None
+
+
 def seed_rows(runs, evaluations) -> list[dict]:
     """One row per run that has an evaluation with a categorical accuracy, by experiment and seed."""
     by_key = {(e["experiment"], int(e["seed"])): e for e in evaluations}
@@ -43,8 +49,7 @@ def seed_rows(runs, evaluations) -> list[dict]:
             "infogan": run.config.generator_mutual_information,
             "accuracy": evaluation["categorical_accuracy"],
             "merged": merged_labels(evaluation["categorical_confusion"]),
-            "l_i_early": window_mean(run.metrics, "mi_categorical", L_I_EARLY - L_I_WINDOW, L_I_EARLY)
-            if last >= L_I_EARLY else None,
+            "l_i_early": l_i_early(run),
             "l_i_end": window_mean(run.metrics, "mi_categorical", last - L_I_WINDOW),
             "entropy": run.config.latent.categorical_entropy,
             "train_seconds": run.info.get("train_seconds"),
