@@ -140,9 +140,11 @@ def test_mnist_gan_differs_only_in_how_mutual_information_trains():
 def test_released_variant_overrides_latent_key_by_key():
     infogan = load_experiment("mnist_infogan", EXPERIMENTS)
     released = load_experiment("mnist_infogan_released", EXPERIMENTS)
-    assert _differences(infogan, released) == {"latent.continuous_std", "lambda_continuous"}
+    assert _differences(infogan, released) == {"latent.continuous_std", "lambda_continuous", "leaky_relu_slope",
+                                               "generator_step_latent", "train_images_from"}
     assert released.latent.continuous_std == "fixed"
-    assert released.lambda_continuous == 1.0
+    assert released.lambda_continuous == 1.0 and released.leaky_relu_slope == 0.01
+    assert released.generator_step_latent == "fresh" and released.train_images_from == "last"
     # the rest of `latent` comes from the parent, not dropped by the partial override
     assert released.latent.noise_size == 62 and released.latent.categorical == (10,)
     assert released.latent.continuous == 2

@@ -34,12 +34,14 @@ ITERATIONS, CHECKPOINT_EVERY, LOG_EVERY = 7, 3, 2
 LOGGED_ITERATIONS = [2, 3, 4, 6, 7]
 
 # Every speed switch on both of its settings: the default has bf16 and fused Adam on,
-# channels_last off; each other variant flips one switch.
+# channels_last off; each other variant flips one switch. Also the released code's fresh
+# latent draw for G's step, which draws from the latent RNG twice per iteration.
 VARIANTS = {
     "default": {},
     "fp32": {"speed": {"bf16_autocast": False}},
     "unfused_adam": {"speed": {"fused_adam": False}},
     "channels_last": {"speed": {"channels_last": True}},
+    "fresh_generator_latent": {"generator_step_latent": "fresh"},
 }
 
 
@@ -569,6 +571,32 @@ def test_a_joint_discriminator_batch_trains_and_changes_the_numbers(uninterrupte
     assert sha256(tmp_path / "joint" / "final.pt") != sha256(uninterrupted() / "final.pt")
     logged = [json.loads(line) for line in (tmp_path / "joint" / "metrics.jsonl").read_text().splitlines()]
     assert all(math.isfinite(entry["d_loss"]) for entry in logged)
+
+
+def test_a_fresh_latent_for_the_generator_step_changes_the_numbers(uninterrupted):
+    fresh = make_config(generator_step_latent="fresh")
+    assert fresh.fingerprint() != make_config().fingerprint()
+    assert sha256(uninterrupted("fresh_generator_latent") / "final.pt") != sha256(uninterrupted() / "final.pt")
+
+
+@pytest.mark.parametrize("end", ["first", "last"])
+def test_train_images_keeps_the_chosen_end_of_the_split(end, write_tiny_dataset, tmp_path):
+    """TensorFlow's MNIST reader (the released code's) trains on the last 55,000 images."""
+    from infogan.data.hdf5 import read_split
+    from infogan.train import load_training_images
+
+    data = write_tiny_dataset(tmp_path / "data.h5", n_train=5 * BATCH, n_test=BATCH)
+    every = torch.from_numpy(read_split(data, "train").images)
+    images, _, description = load_training_images(data, make_config(train_images=3 * BATCH, train_images_from=end), "cpu")
+    expected = every[: 3 * BATCH] if end == "first" else every[-3 * BATCH:]
+    assert torch.equal(images, expected)
+    assert description["images_sha256"] == hashlib.sha256(expected.numpy().tobytes()).hexdigest()
+
+
+@pytest.mark.parametrize("key", ["generator_step_latent", "train_images_from"])
+def test_an_unknown_choice_is_named_with_the_choices(key):
+    with pytest.raises(ConfigError, match=f"{key}.*'middle'.*choose one of"):
+        make_config(**{key: "middle"})
 
 
 def test_an_unknown_discriminator_batch_is_named():

@@ -24,6 +24,14 @@ DEFAULT_CONFIG_ENV = "INFOGAN_CONFIG"
 # How D sees real and generated images: "separate" batches (the authors' code: batch norm
 # normalises each batch by its own statistics) or one "joint" batch of both (shared statistics).
 DISCRIMINATOR_BATCHES = ("separate", "joint")
+# Which latent sample G's step uses: the D step's ("shared", one generator pass per
+# iteration) or a "fresh" one with its own fake batch, as the released code does (each of its
+# two session runs per iteration samples z anew). The paper does not say.
+GENERATOR_STEP_LATENTS = ("shared", "fresh")
+# Which end of the training split `train_images` keeps: the "first" images, or the "last"
+# (TensorFlow's MNIST reader, which the released code used, holds out the first 5,000 as
+# validation and trains on the last 55,000).
+TRAIN_IMAGES_FROM = ("first", "last")
 
 
 @dataclass(frozen=True)
@@ -53,6 +61,8 @@ class ExperimentConfig:
     leaky_relu_slope: float
     init_std: float
     train_images: int | None = None
+    train_images_from: str = "first"
+    generator_step_latent: str = "shared"
     mutual_information_trains_body: bool = True
     discriminator_batch: str = "separate"
     lambda_ramp: tuple[int, int] | None = None
@@ -201,6 +211,14 @@ def _typed(value, kind, where, key):
     return kind(value)
 
 
+def _choice(raw, key, choices, where) -> str:
+    """raw[key], one of `choices`; absent means the first choice (the default)."""
+    value = _typed(raw.get(key, choices[0]), str, where, key)
+    if value not in choices:
+        raise ConfigError(f"{where}: key {key!r} is {value!r}; choose one of {list(choices)}")
+    return value
+
+
 def _build(name, raw, where) -> ExperimentConfig:
     _check_keys(raw, ExperimentConfig, where, skip=("name",))
     latent_raw = raw["latent"]
@@ -230,10 +248,7 @@ def _build(name, raw, where) -> ExperimentConfig:
     if raw["network"] not in ARCHITECTURES:
         raise ConfigError(f"{where}: key 'network' is {raw['network']!r}; known networks: {sorted(ARCHITECTURES)}")
     train_images = raw.get("train_images")
-    discriminator_batch = _typed(raw.get("discriminator_batch", "separate"), str, where, "discriminator_batch")
-    if discriminator_batch not in DISCRIMINATOR_BATCHES:
-        raise ConfigError(f"{where}: key 'discriminator_batch' is {discriminator_batch!r}; "
-                          f"choose one of {list(DISCRIMINATOR_BATCHES)}")
+    discriminator_batch = _choice(raw, "discriminator_batch", DISCRIMINATOR_BATCHES, where)
     lambda_ramp = raw.get("lambda_ramp")
     if lambda_ramp is not None:
         if not (isinstance(lambda_ramp, list) and len(lambda_ramp) == 2):
@@ -253,6 +268,7 @@ def _build(name, raw, where) -> ExperimentConfig:
         mutual_information_trains_body=_typed(raw.get("mutual_information_trains_body", True), bool, where,
                                               "mutual_information_trains_body"),
         discriminator_batch=discriminator_batch,
+        generator_step_latent=_choice(raw, "generator_step_latent", GENERATOR_STEP_LATENTS, where),
         lambda_ramp=lambda_ramp,
         batch_size=_typed(raw["batch_size"], int, where, "batch_size"),
         iterations=_typed(raw["iterations"], int, where, "iterations"),
@@ -262,6 +278,7 @@ def _build(name, raw, where) -> ExperimentConfig:
         leaky_relu_slope=_typed(raw["leaky_relu_slope"], float, where, "leaky_relu_slope"),
         init_std=_typed(raw["init_std"], float, where, "init_std"),
         train_images=None if train_images is None else _typed(train_images, int, where, "train_images"),
+        train_images_from=_choice(raw, "train_images_from", TRAIN_IMAGES_FROM, where),
         speed=speed,
     )
     for key in ("batch_size", "iterations"):

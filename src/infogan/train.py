@@ -11,7 +11,8 @@ Each iteration is one D/Q step then one G step, as in the paper and the authors'
 - D/Q step: D learns real against fake; Q (a head on D's body) learns to predict the
   codes of generated images, maximising L_I, weighted by lambda per code type.
 - G step: G makes D call its images real and, for InfoGAN, makes its codes predictable
-  by Q (the L_I term). The GAN baseline skips that term. D's weights are frozen during
+  by Q (the L_I term), on the D step's generated batch or, with
+  `generator_step_latent: fresh` (the released code), on a newly drawn one. The GAN baseline skips that term. D's weights are frozen during
   this step, so their gradients, which the step would throw away, are never computed.
 
 Same command, same numbers: on the CPU a run is deterministic for a given seed, and a
@@ -82,7 +83,7 @@ def load_training_images(data_path, config: ExperimentConfig, device):
         )
     images = torch.from_numpy(read_split(data_path, "train").images)
     if config.train_images is not None:
-        images = images[: config.train_images]
+        images = images[: config.train_images] if config.train_images_from == "first" else images[-config.train_images:]
     if len(images) < config.batch_size:
         raise DatasetFileError(f"{data_path}: {len(images)} training images, fewer than one batch of {config.batch_size}")
     description = {"path": str(info.path), "dataset": info.dataset, "source": info.source,
@@ -241,6 +242,10 @@ def training_step(state: TrainingState, config: ExperimentConfig, real, autocast
     (d_loss - mi_weighted).backward()
     state.opt_discriminator.step()
 
+    if config.generator_step_latent == "fresh":
+        sample = spec.sample(batch, state.latent_rng, real.device)
+        with autocast():
+            fake = g(spec.generator_input(sample))
     with frozen(d), autocast():
         _, d_fake_for_g, q_fake_for_g = discriminate(d, real, fake, config, judge_real=False)
     g_loss = F.binary_cross_entropy_with_logits(d_fake_for_g.float(), ones)
