@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 
 import infogan.evaluate as evaluation
-from infogan import checkpoint, figures
+from infogan import checkpoint, figures, rundir
 from infogan.cli import main
 from infogan.config import load_experiment
 from infogan.data import synthetic_digits
@@ -101,7 +101,7 @@ def test_image_grid_keeps_colour():
 
 def test_metric_band_spans_seeds_at_common_iterations():
     def fake(seed, values):
-        return figures.Run(Path(f"seed{seed}"), {"seed": seed}, None,
+        return rundir.Run(Path(f"seed{seed}"), {"seed": seed}, None,
                            [{"iteration": 10 * (i + 1), "mi_categorical": v} for i, v in enumerate(values)])
 
     runs = [fake(1, [1.0, 2.0, 3.0]), fake(2, [3.0, 4.0])]
@@ -113,7 +113,7 @@ def test_metric_band_spans_seeds_at_common_iterations():
 
 def test_best_run_is_the_highest_accuracy_then_lowest_seed():
     def pair(seed, accuracy):
-        return figures.Run(Path(f"s{seed}"), {"seed": seed}, None, []), {"categorical_accuracy": accuracy}
+        return rundir.Run(Path(f"s{seed}"), {"seed": seed}, None, []), {"categorical_accuracy": accuracy}
 
     assert select_seed([pair(1, 0.5), pair(2, 0.9), pair(3, 0.7)]) == 2
     assert select_seed([pair(4, 0.9), pair(2, 0.9), pair(3, 0.1)]) == 2

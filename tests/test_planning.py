@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from infogan.config import load_experiment
-from infogan.figures import load_run
+from infogan.rundir import load_run
 from infogan.planning import Rate, flops_per_iteration, makespan, measured_rates, pipeline_jobs, plan
 from infogan.train import train
 

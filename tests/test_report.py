@@ -17,7 +17,7 @@ import yaml
 from matplotlib.figure import Figure
 from PIL import Image
 
-from infogan import figures
+from infogan import figures, rundir
 from infogan.cli import main
 from infogan.config import load_experiment
 from infogan.data import synthetic_digits
@@ -201,11 +201,11 @@ def test_wall_time_per_step_from_snakemake_benchmark_files(inputs, tmp_path):
 
 
 def claims_for(tmp_path, real_data, accuracies, infogan_mi, gan_mi, iterations=1200):
-    runs = [figures.load_run(write_run(tmp_path / "r", "mnist_infogan", s, real_data, mi=infogan_mi,
+    runs = [rundir.load_run(write_run(tmp_path / "r", "mnist_infogan", s, real_data, mi=infogan_mi,
                                        iterations=iterations)) for s in range(1, len(accuracies) + 1)]
-    runs.append(figures.load_run(write_run(tmp_path / "r", "mnist_gan", 1, real_data, mi=gan_mi,
+    runs.append(rundir.load_run(write_run(tmp_path / "r", "mnist_gan", 1, real_data, mi=gan_mi,
                                            iterations=iterations)))
-    evaluations = [figures.load_evaluation(write_evaluation(tmp_path / "e", "mnist_infogan", s, real_data, accuracy=a))
+    evaluations = [rundir.load_evaluation(write_evaluation(tmp_path / "e", "mnist_infogan", s, real_data, accuracy=a))
                    for s, a in enumerate(accuracies, start=1)]
     rows = claim_checks.check_claims(runs, evaluations, load_paper_claims()["claims"])
     return [row.status for row in rows], rows

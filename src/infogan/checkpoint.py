@@ -18,10 +18,9 @@ from infogan.atomic import atomic_path
 from infogan.config import config_from_dict
 from infogan.errors import CheckpointError, ConfigError
 from infogan.nets import build_networks
+from infogan.rundir import RunFiles
 
 CHECKPOINT_FORMAT = 1
-RESUMABLE_NAME = "checkpoint.pt"
-FINAL_NAME = "final.pt"
 
 
 def save(payload: dict, destination):
@@ -62,7 +61,7 @@ def check_matches(payload, path, config, seed):
 
 def load_trained(run_dir, device="cpu"):
     """Load a finished run's `final.pt`: (config, generator, discriminator, payload), in eval mode."""
-    path = Path(run_dir) / FINAL_NAME
+    path = RunFiles(Path(run_dir)).final
     payload = load(path, map_location=device)
     try:
         config = config_from_dict(payload["config"])

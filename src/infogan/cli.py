@@ -108,7 +108,7 @@ def cmd_report(args):
 
 
 def cmd_seeds(args):
-    from infogan.figures import load_evaluation, load_run
+    from infogan.rundir import load_evaluation, load_run
     from infogan.report import seeds
     from infogan.report.render import load_paper_claims
 
@@ -122,7 +122,7 @@ def cmd_seeds(args):
 def cmd_plan(args):
     from infogan import planning
     from infogan.atomic import atomic_path
-    from infogan.figures import load_run
+    from infogan.rundir import load_run
 
     jobs = planning.pipeline_jobs(args.pipeline_config, args.experiments)
     rates = planning.measured_rates([load_run(path) for path in args.runs or ()])

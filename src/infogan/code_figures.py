@@ -31,14 +31,12 @@ from infogan.figures import (
     draw_grid,
     frame_figure,
     image_grid,
-    load_evaluation,
-    load_run,
-    pair_evaluations,
     run_entry,
     save_figure,
     sweep_categorical_code,
     to_unit_range,
 )
+from infogan.rundir import load_evaluation, load_run, pair_evaluations
 
 CHECKOUT_FIGURES_FILE = Path(__file__).resolve().parents[2] / "config" / "figures.yaml"
 CODE_FIGURES = (3, 4, 5, 6)

@@ -29,8 +29,6 @@
 """
 
 import itertools
-import json
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -39,11 +37,12 @@ from scipy.stats import spearmanr
 
 from infogan import checkpoint
 from infogan.atomic import write_json
-from infogan.disentanglement import code_readings, score
 from infogan.data.hdf5 import Split, read_info, read_split
+from infogan.disentanglement import code_readings, score
 from infogan.errors import DatasetFileError
 from infogan.latent import LatentSample
-from infogan.train import METRICS_NAME, resolve_device, to_network_range
+from infogan.rundir import read_metrics
+from infogan.train import resolve_device, to_network_range
 
 SWEEP_VALUES = np.linspace(-2.0, 2.0, 10)
 ROLES = ("rotation", "width")
@@ -166,12 +165,6 @@ def true_factors(split):
     return (np.concatenate(columns, axis=1), names) if columns else None
 
 
-def _last_metrics(run_dir):
-    path = Path(run_dir) / METRICS_NAME
-    lines = path.read_text().splitlines() if path.exists() else []
-    return json.loads(lines[-1]) if lines else None
-
-
 def evaluate(run_dir, data_path, out_path, device="auto", seed=0, samples=10_000, draws=500, max_images=10_000):
     """Evaluate `run_dir/final.pt` on the test split of `data_path` (the train split where there
     is no test split; at most `max_images` of it); write JSON to `out_path`.
@@ -214,6 +207,6 @@ def evaluate(run_dir, data_path, out_path, device="auto", seed=0, samples=10_000
         scores = score(code_readings(q_output, spec), *truth)
         result["factor_correlations"] = scores.pop("spearman")
         result["disentanglement"] = scores
-    result["training"] = {"last_logged": _last_metrics(run_dir), "train_seconds": payload["train_seconds"]}
+    result["training"] = {"last_logged": (read_metrics(run_dir) or [None])[-1], "train_seconds": payload["train_seconds"]}
     write_json(out_path, result)
     return result

@@ -20,7 +20,6 @@ red, so that no picture of the stand-in can pass for MNIST.
 """
 
 import io
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,17 +27,15 @@ from pathlib import Path
 import numpy as np
 import seaborn as sns
 import torch
-import yaml
 from matplotlib.figure import Figure
 
 from infogan import checkpoint
 from infogan.atomic import atomic_path, write_json
-from infogan.config import ExperimentConfig, config_from_dict
 from infogan.errors import InfoganError
 from infogan.evaluate import SWEEP_VALUES, sweep_continuous_code
 from infogan.latent import LatentSample
 from infogan.nets import OUTPUT_RANGE
-from infogan.train import METRICS_NAME
+from infogan.rundir import load_evaluation, load_run, pair_evaluations
 
 FIGURE1_LAST_ITERATION = 1000
 GRID_ROWS = 5  # draws of noise and other codes, one per row, as in the paper
@@ -59,81 +56,6 @@ INK = {"infogan": "#1f5fa8", "gan": "#c8551e"}
 
 
 # --- inputs -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Run:
-    """A run directory as the figures see it: provenance, resolved config and metrics log."""
-
-    path: Path
-    info: dict  # run.json
-    config: ExperimentConfig
-    metrics: list[dict]
-
-    @property
-    def experiment(self) -> str:
-        return self.config.name
-
-    @property
-    def seed(self) -> int:
-        return int(self.info["seed"])
-
-    @property
-    def source(self) -> str:
-        return self.info["data"]["source"]
-
-
-def run_dir_of(path) -> Path:
-    """A run directory, given either it or a file in it (Snakemake rules name files, e.g. final.pt)."""
-    path = Path(path)
-    return path.parent if path.is_file() else path
-
-
-def _read_json(path, what):
-    try:
-        return json.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise InfoganError(f"{path}: no such {what}") from None
-    except json.JSONDecodeError as exc:
-        raise InfoganError(f"{path}: {what} is not valid JSON ({exc})") from None
-
-
-def load_run(path) -> Run:
-    """Read run.json, config.yaml and metrics.jsonl of a run directory (final.pt is loaded only by figure 2)."""
-    run_dir = run_dir_of(path)
-    info = _read_json(run_dir / "run.json", "run.json (is this a run directory?)")
-    config_path = run_dir / "config.yaml"
-    if not config_path.is_file():
-        raise InfoganError(f"{config_path}: no such file (is {run_dir} a run directory?)")
-    config = config_from_dict(yaml.safe_load(config_path.read_text()))
-    metrics_path = run_dir / METRICS_NAME
-    lines = metrics_path.read_text().splitlines() if metrics_path.is_file() else []
-    metrics = [json.loads(line) for line in lines if line.strip()]
-    return Run(run_dir, info, config, metrics)
-
-
-def load_evaluation(path) -> dict:
-    """An evaluation JSON (see infogan.evaluate), with the file it came from under `path`."""
-    return {**_read_json(path, "evaluation JSON"), "path": str(path)}
-
-
-def pair_evaluations(runs, evaluations):
-    """[(run, evaluation)] matched by (experiment, seed): file order and path spelling do not matter."""
-    by_key = {}
-    for evaluation in evaluations:
-        key = (evaluation["experiment"], int(evaluation["seed"]))
-        if key in by_key:
-            raise InfoganError(f"{evaluation['path']} and {by_key[key]['path']}: two evaluations of "
-                               f"{key[0]} seed {key[1]}; pass one per run")
-        by_key[key] = evaluation
-    pairs = []
-    for run in runs:
-        evaluation = by_key.get((run.experiment, run.seed))
-        if evaluation is None:
-            raise InfoganError(f"{run.path}: no evaluation of {run.experiment} seed {run.seed} among "
-                               f"{', '.join(e['path'] for e in evaluations) or 'none given'}")
-        pairs.append((run, evaluation))
-    return pairs
 
 
 def select_best(pairs):

@@ -89,7 +89,7 @@ class Rate:
 
 
 def measured_rates(runs) -> dict[tuple[str, str], Rate]:
-    """{(network, device): Rate} from finished runs (`infogan.figures.Run`: run.json and config)."""
+    """{(network, device): Rate} from finished runs (`infogan.rundir.Run`: run.json and config)."""
     totals = {}
     for run in runs:
         info, config = run.info, run.config

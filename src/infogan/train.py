@@ -1,10 +1,5 @@
-"""One training run: an experiment, a seed and a dataset file make a run directory.
-
-    run_dir/config.yaml     the resolved experiment config
-    run_dir/run.json        provenance: seed, data file and its source, device, versions, times
-    run_dir/metrics.jsonl   one JSON object per logged iteration (losses, L_I per code type, speed)
-    run_dir/checkpoint.pt   resumable state, rewritten atomically every N iterations
-    run_dir/final.pt        the trained networks, written once at the end
+"""One training run: an experiment, a seed and a dataset file make a run directory
+(its files: `infogan.rundir`).
 
 Each iteration is one D/Q step then one G step, as in the paper and the authors' code:
 
@@ -43,8 +38,8 @@ from infogan.data.hdf5 import read_info, read_split
 from infogan.errors import CheckpointError, DatasetFileError, InfoganError, TrainingDiverged
 from infogan.nets import OUTPUT_RANGE, build_networks
 from infogan.progress import progress
+from infogan.rundir import RunFiles
 
-METRICS_NAME = "metrics.jsonl"
 LOGGED = ("d_loss", "g_loss", "mi_categorical", "mi_continuous", "d_real", "d_fake")
 
 
@@ -312,7 +307,8 @@ def train(config: ExperimentConfig, data_path, run_dir, seed=1, checkpoint_every
     Returns the path of `final.pt`. If it already exists for this config and seed, does nothing.
     """
     run_dir = Path(run_dir)
-    final_path, resumable_path = run_dir / checkpoint.FINAL_NAME, run_dir / checkpoint.RESUMABLE_NAME
+    run_files = RunFiles(run_dir)
+    final_path, resumable_path = run_files.final, run_files.resumable
     if final_path.exists():
         payload = checkpoint.load(final_path)
         checkpoint.check_matches(payload, final_path, config, seed)
@@ -336,9 +332,9 @@ def train(config: ExperimentConfig, data_path, run_dir, seed=1, checkpoint_every
     run_dir.mkdir(parents=True, exist_ok=True)
     for stale in run_dir.glob(".*.part"):  # left by a process killed while writing a checkpoint
         stale.unlink()
-    metrics_path = run_dir / METRICS_NAME
+    metrics_path = run_files.metrics
     _trim_metrics(metrics_path, state.iteration)
-    with atomic_path(run_dir / "config.yaml") as tmp:
+    with atomic_path(run_files.config) as tmp:
         tmp.write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
     provenance = {
         "experiment": config.name, "seed": seed, "iterations": config.iterations,
@@ -348,7 +344,7 @@ def train(config: ExperimentConfig, data_path, run_dir, seed=1, checkpoint_every
         "versions": {"infogan": __version__, "torch": torch.__version__, "python": platform.python_version()},
         "resumed_from_iteration": state.iteration,
     }
-    write_json(run_dir / "run.json", {**provenance, "finished": False})
+    write_json(run_files.info, {**provenance, "finished": False})
 
     batches = EpochBatches(len(images), config.batch_size, seed, device)
     sums, since_log, interval_start = None, 0, time.perf_counter()
@@ -394,5 +390,5 @@ def train(config: ExperimentConfig, data_path, run_dir, seed=1, checkpoint_every
 
     checkpoint.save(final_payload(state, config, seed, data), final_path)
     resumable_path.unlink(missing_ok=True)
-    write_json(run_dir / "run.json", {**provenance, "finished": True, "train_seconds": state.train_seconds})
+    write_json(run_files.info, {**provenance, "finished": True, "train_seconds": state.train_seconds})
     return final_path

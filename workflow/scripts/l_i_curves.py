@@ -10,7 +10,8 @@ import logging
 import sys
 
 from infogan.atomic import write_json
-from infogan.figures import load_run, metric_band
+from infogan.figures import metric_band
+from infogan.rundir import load_run
 
 log = logging.getLogger("l_i_curves")
 

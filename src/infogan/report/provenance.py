@@ -97,7 +97,7 @@ def checkpoints(runs):
     """md5 and size of each run's final.pt."""
     rows = []
     for run in runs:
-        path = run.path / "final.pt"
+        path = run.files.final
         rows.append({"path": str(path), "experiment": run.experiment, "seed": run.seed, "md5": md5_of(path),
                      "megabytes": path.stat().st_size / 1e6 if path.is_file() else None})
     return rows

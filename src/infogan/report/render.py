@@ -17,7 +17,8 @@ import yaml
 
 from infogan.atomic import atomic_path
 from infogan.errors import InfoganError
-from infogan.figures import load_evaluation, load_run, png_bytes, training_curves
+from infogan.figures import png_bytes, training_curves
+from infogan.rundir import load_evaluation, load_run
 from infogan.report import claims as claim_checks
 from infogan.report import provenance
 from infogan.report.seeds import L_I_EARLY, L_I_WINDOW, MERGE_SHARE, l_i_early, merged_labels
@@ -152,7 +153,7 @@ def experiment_sections(runs):
             "name": name, "description": config.description,
             "kind": "InfoGAN (G gets the L_I term)" if config.generator_mutual_information
                     else "GAN baseline (Q trained, G gets no L_I term)",
-            "config_yaml": (group[0].path / "config.yaml").read_text(),
+            "config_yaml": group[0].files.config.read_text(),
             "fingerprints": sorted({r.config.fingerprint() for r in group}),
             "seeds": [r.seed for r in group], "curves": data_uri(png_bytes(figure)),
         })
