@@ -16,7 +16,7 @@ from infogan.train import bf16_available
 torch.set_num_threads(1)
 
 REPO = Path(__file__).resolve().parents[1]
-EXPERIMENTS = REPO / "config" / "experiments.yaml"
+EXPERIMENTS = REPO / "src" / "infogan" / "configs" / "experiments.yaml"
 INFOGAN = Path(sys.executable).parent / "infogan"
 
 

@@ -18,8 +18,8 @@ from infogan.errors import ConfigError, InfoganError
 from infogan.evaluate import evaluate
 from infogan.train import train
 
-EXPERIMENTS = Path(__file__).resolve().parents[1] / "config" / "experiments.yaml"
-FIGURES = Path(__file__).resolve().parents[1] / "config" / "figures.yaml"
+EXPERIMENTS = Path(__file__).resolve().parents[1] / "src" / "infogan" / "configs" / "experiments.yaml"
+FIGURES = Path(__file__).resolve().parents[1] / "src" / "infogan" / "configs" / "figures.yaml"
 
 
 def test_the_project_figures_file_describes_figures_3_to_6_with_known_experiments():

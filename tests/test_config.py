@@ -21,7 +21,7 @@ from infogan.errors import ConfigError, InfoganError
 from infogan.latent import LatentSpec
 
 REPO = Path(__file__).resolve().parents[1]
-EXPERIMENTS = REPO / "config" / "experiments.yaml"
+EXPERIMENTS = REPO / "src" / "infogan" / "configs" / "experiments.yaml"
 NAMES = ("mnist_infogan", "mnist_infogan_released", "mnist_gan", "svhn_infogan", "celeba_infogan", "faces_azimuth",
          "faces_elevation", "faces_lighting", "chairs_rotation", "chairs_width")
 

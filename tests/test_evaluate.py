@@ -26,7 +26,7 @@ from infogan.train import train
 
 torch.set_num_threads(1)
 
-EXPERIMENTS = Path(__file__).resolve().parents[1] / "config" / "experiments.yaml"
+EXPERIMENTS = Path(__file__).resolve().parents[1] / "src" / "infogan" / "configs" / "experiments.yaml"
 
 # evaluate() uses 10,000 generated images for L_I and 500 draws per sweep value, about
 # 30 s on one CPU thread; the end-to-end tests below ask the same functions for fewer.

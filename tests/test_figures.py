@@ -21,7 +21,7 @@ from infogan.train import train
 
 torch.set_num_threads(1)
 
-EXPERIMENTS = Path(__file__).resolve().parents[1] / "config" / "experiments.yaml"
+EXPERIMENTS = Path(__file__).resolve().parents[1] / "src" / "infogan" / "configs" / "experiments.yaml"
 SYNTHETIC_RED = np.array([0xB0, 0x00, 0x20])
 INFOGAN_SEEDS = (1, 2)
 

@@ -244,7 +244,7 @@ def test_infogan_train_takes_a_free_gpu_before_cuda(claimants, tmp_path):
     env["OMP_NUM_THREADS"] = "1"
     holder = claimants.start(env)
     assert claimants.device(holder)[0] == "0"
-    command = [INFOGAN, "train", "mnist_infogan", "--config", REPO / "config" / "experiments.yaml",
+    command = [INFOGAN, "train", "mnist_infogan", "--config", REPO / "src" / "infogan" / "configs" / "experiments.yaml",
                "--data", tmp_path / "missing.h5", "--out", tmp_path / "run"]
     for device, expected in (("cuda", "infogan: took GPU 1 of 0,1 (CUDA_VISIBLE_DEVICES=1;"), ("cpu", None)):
         result = subprocess.run([*map(str, command), "--device", device], env=env, capture_output=True,

@@ -30,7 +30,7 @@ def test_the_paper_config_lists_every_training_job_with_its_settings():
 def test_a_pipeline_configs_iterations_and_settings_reach_the_jobs(tmp_path):
     config = tmp_path / "pipeline.yaml"
     config.write_text(yaml.safe_dump({
-        "experiments_file": "config/experiments.yaml", "iterations": 7,
+        "experiments_file": "src/infogan/configs/experiments.yaml", "iterations": 7,
         "runs": {"mnist_infogan": {"data": "mnist", "seeds": [1, 2], "settings": {"batch_size": 16}},
                  "svhn_infogan": {"data": "svhn", "seeds": [3], "iterations": 9}},
     }))

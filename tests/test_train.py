@@ -27,7 +27,7 @@ from infogan.train import EpochBatches, bf16_available, frozen, train
 torch.set_num_threads(1)
 
 REPO = Path(__file__).resolve().parents[1]
-EXPERIMENTS = REPO / "config" / "experiments.yaml"
+EXPERIMENTS = REPO / "src" / "infogan" / "configs" / "experiments.yaml"
 BATCH = 8
 ITERATIONS, CHECKPOINT_EVERY, LOG_EVERY = 7, 3, 2
 # iterations logged by an uninterrupted run: every LOG_EVERY, every CHECKPOINT_EVERY, the last
@@ -542,7 +542,7 @@ def test_frozen_blocks_parameter_gradients_but_not_input_gradients():
 
 @pytest.mark.parametrize("name", sorted(set(yaml.safe_load(EXPERIMENTS.read_text())) - {"mnist_infogan"}))
 def test_every_paper_experiment_trains_and_evaluates(name, write_tiny_dataset, tmp_path):
-    """Each experiment of config/experiments.yaml builds its network, takes training steps
+    """Each experiment of src/infogan/configs/experiments.yaml builds its network, takes training steps
     with finite losses on data of its image shape, and its run evaluates."""
     from infogan.evaluate import evaluate
 

@@ -153,7 +153,7 @@ def build_parser():
 
     def experiment_args(p):
         p.add_argument("experiment", metavar="EXPERIMENT", help="experiment name in the config file, e.g. mnist_infogan")
-        p.add_argument("--config", type=Path, help="experiments YAML (default: config/experiments.yaml)")
+        p.add_argument("--config", type=Path, help="experiments YAML (default: the package's configs/experiments.yaml)")
         p.add_argument("--set", action="append", metavar="KEY=VALUE",
                        help="override a config key, e.g. --set speed.bf16_autocast=false (repeatable)")
 
@@ -204,7 +204,7 @@ def build_parser():
                    help="figures 3-6: run directories of the experiments the figure's panels name (all seeds)")
     p.add_argument("--evaluations", type=Path, nargs="+", metavar="JSON", help="figures 3-6: their evaluations")
     p.add_argument("--figures-file", type=Path, default=None,
-                   help="figures 3-6: panel definitions (default: config/figures.yaml of this checkout)")
+                   help="figures 3-6: panel definitions (default: the package's configs/figures.yaml)")
     p.add_argument("--out-dir", type=Path, default=Path("paper_figures"), help="default: paper_figures")
     p.set_defaults(func=cmd_figure)
 

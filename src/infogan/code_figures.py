@@ -1,7 +1,7 @@
 """Figures 3-6: one 5 x 10 grid per panel, each the code of the run that tracks the panel's factor best.
 
 `infogan figure N --runs RUN... --evaluations JSON...` (N = 3..6) reads the panel
-definitions of config/figures.yaml, picks for each panel a (run, code) by the stated
+definitions of configs/figures.yaml, picks for each panel a (run, code) by the stated
 criterion (see that file and `choose_code`), and draws the code's sweep: continuous codes
 over the panel's range in 10 steps, categorical codes over their values. Each row is one
 seeded draw of the noise and the other codes. Like Figures 1 and 2, the figure states its
@@ -21,6 +21,7 @@ from matplotlib.figure import Figure
 
 from infogan import checkpoint
 from infogan.atomic import write_json
+from infogan.config import packaged_config
 from infogan.errors import ConfigError, InfoganError
 from infogan.evaluate import sweep_continuous_code
 from infogan.figures import (
@@ -38,7 +39,6 @@ from infogan.figures import (
 )
 from infogan.rundir import load_evaluation, load_run, pair_evaluations
 
-CHECKOUT_FIGURES_FILE = Path(__file__).resolve().parents[2] / "config" / "figures.yaml"
 CODE_FIGURES = (3, 4, 5, 6)
 SWEEP_STEPS = 10
 CODE_KINDS = ("continuous", "categorical")
@@ -68,13 +68,12 @@ class FigureSpec:
 
 
 def default_figures_file() -> Path:
-    """./config/figures.yaml where it exists (the project being run), else this checkout's."""
-    local = Path("config/figures.yaml")
-    return local if local.is_file() else CHECKOUT_FIGURES_FILE
+    """The panel definitions shipped with the package."""
+    return packaged_config("figures.yaml")
 
 
 def load_figure_specs(path=None) -> dict[int, FigureSpec]:
-    """config/figures.yaml as FigureSpecs; a missing, unknown or mistyped key is named."""
+    """The panel definitions (configs/figures.yaml) as FigureSpecs; a missing, unknown or mistyped key is named."""
     path = Path(path or default_figures_file())
     try:
         raw = yaml.safe_load(path.read_text())

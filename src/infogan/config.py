@@ -1,6 +1,6 @@
 """Experiment configs: load from YAML, resolve `extends`, check every key.
 
-The experiments file (`config/experiments.yaml`) holds the paper's settings, the one
+The experiments file (`src/infogan/configs/experiments.yaml`, shipped with the package) holds the paper's settings, the one
 source of truth for training, evaluation and the pipeline. A config that names an
 unknown key, misses a required one, or gives a value of the wrong type fails here,
 with the file, the experiment and the key in the message, before any work starts.
@@ -9,6 +9,7 @@ with the file, the experiment and the key in the message, before any work starts
 import dataclasses
 import difflib
 import hashlib
+import importlib.resources
 import json
 import os
 from dataclasses import dataclass, field
@@ -99,14 +100,16 @@ class ExperimentConfig:
         return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
 
+def packaged_config(name) -> Path:
+    """A config file shipped inside the package (src/infogan/configs/), installed or not."""
+    return Path(str(importlib.resources.files("infogan") / "configs" / name))
+
+
 def default_config_path() -> Path:
-    """$INFOGAN_CONFIG, else ./config/experiments.yaml, else the one beside this checkout's src/."""
+    """$INFOGAN_CONFIG where set, else the experiments file shipped with the package."""
     if os.environ.get(DEFAULT_CONFIG_ENV):
         return Path(os.environ[DEFAULT_CONFIG_ENV])
-    local = Path("config/experiments.yaml")
-    if local.is_file():
-        return local
-    return Path(__file__).resolve().parents[2] / "config" / "experiments.yaml"
+    return packaged_config("experiments.yaml")
 
 
 def read_experiments(path=None) -> dict:
