@@ -44,11 +44,11 @@ include: "workflow/rules/report.smk"
 
 rule all:
     """The paper's Figures 1-6, Figure 1's data for DVC plots, and the HTML report."""
-    localrule: True
     default_target: True
     input:
         rules.report.output,
         rules.figures.input,
+    localrule: True
 
 
 onerror:

@@ -22,7 +22,8 @@ def installed(tmp_path_factory):
     """(the target folder of a non-editable install, the environment that puts it first)."""
     source = tmp_path_factory.mktemp("source")
     shutil.copy(REPO / "pyproject.toml", source)
-    shutil.copy(REPO / "README.md", source)
+    for name in ("README.md", "LICENSE"):
+        shutil.copy(REPO / name, source)
     shutil.copytree(REPO / "src", source / "src", ignore=shutil.ignore_patterns("*.egg-info", "__pycache__"))
     target = tmp_path_factory.mktemp("site")
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",

@@ -31,7 +31,8 @@ from infogan.train import train
 
 torch.set_num_threads(1)
 
-EXPERIMENTS = Path(__file__).resolve().parents[1] / "src" / "infogan" / "configs" / "experiments.yaml"
+REPO = Path(__file__).resolve().parents[1]
+EXPERIMENTS = REPO / "src" / "infogan" / "configs" / "experiments.yaml"
 CHROMIUM = shutil.which("chromium")
 LN10 = math.log(10)
 RED = np.array([0xB0, 0x00, 0x20])
@@ -286,6 +287,15 @@ def test_data_files_record_checksums_and_missing_files(inputs, real_data):
     real_data.unlink()
     [entry] = render(inputs)[0]["data_files"]
     assert entry["md5"] is None and "not found" in entry["warning"]
+
+
+def test_lock_state_names_the_lock_file_hash_or_says_it_is_missing(tmp_path):
+    import hashlib
+
+    lock = provenance.lock_state(REPO)
+    assert lock["sha256"] == hashlib.sha256((REPO / "requirements.lock").read_bytes()).hexdigest()
+    missing = provenance.lock_state(tmp_path)
+    assert missing["sha256"] is None and "requirements.lock not found" in missing["note"]
 
 
 def test_package_versions_name_the_pinned_packages():

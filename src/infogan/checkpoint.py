@@ -18,7 +18,7 @@ from infogan.atomic import atomic_path
 from infogan.config import config_from_dict
 from infogan.errors import CheckpointError, ConfigError
 from infogan.nets import build_networks
-from infogan.rundir import RunFiles
+from infogan import rundir
 
 CHECKPOINT_FORMAT = 1
 
@@ -61,7 +61,7 @@ def check_matches(payload, path, config, seed):
 
 def load_trained(run_dir, device="cpu"):
     """Load a finished run's `final.pt`: (config, generator, discriminator, payload), in eval mode."""
-    path = RunFiles(Path(run_dir)).final
+    path = rundir.files(run_dir).final
     payload = load(path, map_location=device)
     try:
         config = config_from_dict(payload["config"])

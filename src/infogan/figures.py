@@ -25,9 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import seaborn as sns
 import torch
 from matplotlib.figure import Figure
+from torchvision.utils import make_grid
 
 from infogan import checkpoint
 from infogan.atomic import atomic_path, write_json
@@ -150,13 +152,21 @@ def metric_band(runs, key, last_iteration=None):
     return np.array(common), values.mean(axis=0), values.min(axis=0), values.max(axis=0)
 
 
+def metrics_frame(runs, keys, iterations=None):
+    """The runs' metrics logs as one long table (iteration, seed, keys...), for seaborn;
+    only `iterations` where given."""
+    kept = None if iterations is None else set(np.asarray(iterations).tolist())
+    return pd.DataFrame([{"iteration": m["iteration"], "seed": run.seed, **{k: m[k] for k in keys}}
+                         for run in runs for m in run.metrics if kept is None or m["iteration"] in kept])
+
+
 def _plot_band(ax, runs, key, label, color, last_iteration=None):
-    iterations, mean, low, high = metric_band(runs, key, last_iteration)
+    """The mean over seeds, with seaborn's band over the seeds' full range (the same numbers as metric_band)."""
+    iterations = metric_band(runs, key, last_iteration)[0]
     seeds = len(runs)
-    ax.plot(iterations, mean, color=color, lw=1.6,
-            label=f"{label} ({'mean of ' if seeds > 1 else ''}{seeds} seed{'s' if seeds > 1 else ''})")
-    if seeds > 1:
-        ax.fill_between(iterations, low, high, color=color, alpha=0.2, lw=0)
+    sns.lineplot(metrics_frame(runs, [key], iterations), x="iteration", y=key, estimator="mean",
+                 errorbar=("pi", 100) if seeds > 1 else None, err_kws={"alpha": 0.2, "lw": 0}, color=color, lw=1.6,
+                 ax=ax, label=f"{label} ({'mean of ' if seeds > 1 else ''}{seeds} seed{'s' if seeds > 1 else ''})")
 
 
 def _categorical_codes(runs):
@@ -240,13 +250,12 @@ def to_unit_range(images, network):
 
 
 def image_grid(columns, pad=1, pad_value=0.5):
-    """Tile columns x rows x C x H x W images into one rows-by-columns picture (H x W or H x W x 3)."""
-    n_columns, n_rows, channels, height, width = columns.shape
-    grid = np.full((n_rows * (height + pad) - pad, n_columns * (width + pad) - pad, channels), pad_value)
-    for col in range(n_columns):
-        for row in range(n_rows):
-            top, left = row * (height + pad), col * (width + pad)
-            grid[top:top + height, left:left + width] = columns[col, row].permute(1, 2, 0).numpy()
+    """Tile columns x rows x C x H x W images into one rows-by-columns picture (H x W or H x W x 3):
+    torchvision's make_grid, less the border it draws around the whole grid."""
+    n_columns, n_rows, channels = columns.shape[:3]
+    row_major = columns.transpose(0, 1).reshape(n_rows * n_columns, *columns.shape[2:])
+    grid = make_grid(row_major, nrow=n_columns, padding=pad, pad_value=pad_value)  # 3 channels even for grey
+    grid = grid[:, pad:grid.shape[1] - pad, pad:grid.shape[2] - pad].permute(1, 2, 0).numpy()
     return grid[..., 0] if channels == 1 else grid
 
 
@@ -379,16 +388,16 @@ def training_curves(runs, title):
     """One small figure per experiment: L_I per code type and the D and G losses, one line per seed."""
     panels = (("mi_categorical", "$L_I$ categorical"), ("mi_continuous", "$L_I$ continuous"),
               ("d_loss", "D loss"), ("g_loss", "G loss"))
-    palette = sns.color_palette("deep", len(runs))
+    frame = metrics_frame(runs, [key for key, _ in panels])
     with sns.axes_style("whitegrid"), sns.plotting_context("paper"):
         fig = Figure(figsize=(9.0, 2.3), layout="constrained")
         for ax, (key, label) in zip(fig.subplots(1, len(panels)), panels):
-            for run, color in zip(runs, palette):
-                ax.plot([m["iteration"] for m in run.metrics], [m[key] for m in run.metrics], lw=0.9, color=color,
-                        label=f"seed {run.seed}")
+            sns.lineplot(frame, x="iteration", y=key, hue="seed", palette="deep", lw=0.9, ax=ax,
+                         legend=ax is fig.axes[0])
             ax.set_title(label, fontsize=9)
+            ax.set_ylabel("")
             ax.set_xlabel("iteration", fontsize=8)
             ax.tick_params(labelsize=7)
-        fig.axes[0].legend(fontsize=6)
+        fig.axes[0].legend(fontsize=6, title="seed", title_fontsize=6)
         fig.suptitle(title, fontsize=9)
     return fig

@@ -16,6 +16,7 @@ through `load_run` and `RunFiles`, so a change of layout is a change here only.
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import yaml
 
@@ -29,31 +30,15 @@ RESUMABLE_NAME = "checkpoint.pt"
 FINAL_NAME = "final.pt"
 
 
-@dataclass(frozen=True)
-class RunFiles:
-    """The paths of one run directory's files."""
+class RunFiles(NamedTuple):
+    """The paths of one run directory's files (`files(path)` makes one)."""
 
     root: Path
-
-    @property
-    def config(self) -> Path:
-        return self.root / CONFIG_NAME
-
-    @property
-    def info(self) -> Path:
-        return self.root / INFO_NAME
-
-    @property
-    def metrics(self) -> Path:
-        return self.root / METRICS_NAME
-
-    @property
-    def resumable(self) -> Path:
-        return self.root / RESUMABLE_NAME
-
-    @property
-    def final(self) -> Path:
-        return self.root / FINAL_NAME
+    config: Path
+    info: Path
+    metrics: Path
+    resumable: Path
+    final: Path
 
 
 def run_dir_of(path) -> Path:
@@ -62,9 +47,10 @@ def run_dir_of(path) -> Path:
     return path.parent if path.is_file() else path
 
 
-def files(path) -> RunFiles:
-    """The files of the run directory at `path` (or of the run a file in it belongs to)."""
-    return RunFiles(run_dir_of(path))
+def files(run_dir) -> RunFiles:
+    """The files of the run directory `run_dir` (which need not exist yet)."""
+    root = Path(run_dir)
+    return RunFiles(root, *(root / name for name in (CONFIG_NAME, INFO_NAME, METRICS_NAME, RESUMABLE_NAME, FINAL_NAME)))
 
 
 @dataclass(frozen=True)
@@ -91,7 +77,7 @@ class Run:
 
     @property
     def files(self) -> RunFiles:
-        return RunFiles(self.path)
+        return files(self.path)
 
 
 def read_json(path, what):
@@ -106,14 +92,14 @@ def read_json(path, what):
 
 def read_metrics(path) -> list[dict]:
     """The metrics log of the run at `path`, one dict per logged iteration ([] before the first)."""
-    metrics_path = files(path).metrics
+    metrics_path = files(run_dir_of(path)).metrics
     lines = metrics_path.read_text().splitlines() if metrics_path.is_file() else []
     return [json.loads(line) for line in lines if line.strip()]
 
 
 def load_run(path) -> Run:
     """Read run.json, config.yaml and metrics.jsonl of the run directory at `path`."""
-    run = files(path)
+    run = files(run_dir_of(path))
     info = read_json(run.info, f"{INFO_NAME} (is this a run directory?)")
     if not run.config.is_file():
         raise InfoganError(f"{run.config}: no such file (is {run.root} a run directory?)")

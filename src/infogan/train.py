@@ -38,7 +38,7 @@ from infogan.data.hdf5 import read_info, read_split
 from infogan.errors import CheckpointError, DatasetFileError, InfoganError, TrainingDiverged
 from infogan.nets import OUTPUT_RANGE, build_networks
 from infogan.progress import progress
-from infogan.rundir import RunFiles
+from infogan import rundir
 
 LOGGED = ("d_loss", "g_loss", "mi_categorical", "mi_continuous", "d_real", "d_fake")
 
@@ -307,7 +307,7 @@ def train(config: ExperimentConfig, data_path, run_dir, seed=1, checkpoint_every
     Returns the path of `final.pt`. If it already exists for this config and seed, does nothing.
     """
     run_dir = Path(run_dir)
-    run_files = RunFiles(run_dir)
+    run_files = rundir.files(run_dir)
     final_path, resumable_path = run_files.final, run_files.resumable
     if final_path.exists():
         payload = checkpoint.load(final_path)

@@ -17,16 +17,27 @@ from infogan.data.mnist import FILES as MNIST_FILES
 # Jobs call the `infogan` command of the environment Snakemake itself runs in, also when
 # that environment is not activated (e.g. `.venv/bin/snakemake ...`). The prefix replaces
 # Snakemake's default one, so it repeats its `set -euo pipefail`.
-shell.prefix(f"set -euo pipefail; export PATH={shlex.quote(str(Path(sys.executable).parent))}:$PATH; ")
+shell.prefix(
+    f"set -euo pipefail; export PATH={shlex.quote(str(Path(sys.executable).parent))}:$PATH; "
+)
 
 # The source files whose content decides each step's result. Their hash is a param of the
 # step's rules, so Snakemake's params trigger re-runs the jobs of a step whose code changed
 # (and, as always, every job after them), judged by content: a comment re-runs the step
 # too; `snakemake --touch` then accepts the outputs as they are.
-PACKAGE = Path(infogan.__file__).parent  # the code the jobs run (src/infogan when installed editable)
+PACKAGE = Path(
+    infogan.__file__
+).parent  # the code the jobs run (src/infogan when installed editable)
 CODE_FILES = {
     "prepare": ["data/*.py"],
-    "train": ["train.py", "nets.py", "latent.py", "config.py", "checkpoint.py", "data/hdf5.py"],
+    "train": [
+        "train.py",
+        "nets.py",
+        "latent.py",
+        "config.py",
+        "checkpoint.py",
+        "data/hdf5.py",
+    ],
     "evaluate": ["evaluate.py", "disentanglement.py"],
     "figures": ["figures.py", "code_figures.py"],
     "report": ["report/*.py", "report/*.j2", "report/*.yaml", "planning.py"],
@@ -71,11 +82,19 @@ def run_dir(experiment, seed):
 
 def final_checkpoints(*experiments):
     """final.pt of every configured seed of `experiments` (all configured runs by default)."""
-    return [f"{run_dir(e, s)}/final.pt" for e in experiments or config["runs"] for s in seeds(e)]
+    return [
+        f"{run_dir(e, s)}/final.pt"
+        for e in experiments or config["runs"]
+        for s in seeds(e)
+    ]
 
 
 def evaluations(*experiments):
-    return [f"results/metrics/{e}/seed{s}.json" for e in experiments or config["runs"] for s in seeds(e)]
+    return [
+        f"results/metrics/{e}/seed{s}.json"
+        for e in experiments or config["runs"]
+        for s in seeds(e)
+    ]
 
 
 def figure_names():
@@ -85,7 +104,13 @@ def figure_names():
 
 def mnist_experiments():
     """The experiments Figures 1 and 2 compare (config `figures`): the paper's MNIST part."""
-    return sorted({experiment for roles in config["figures"].values() for experiment in roles.values()})
+    return sorted(
+        {
+            experiment
+            for roles in config["figures"].values()
+            for experiment in roles.values()
+        }
+    )
 
 
 def benchmark_files(experiments=(), figures=None):
@@ -95,9 +120,18 @@ def benchmark_files(experiments=(), figures=None):
     figures = figure_names() if figures is None else figures
     datasets = sorted({config["data"][config["runs"][e]["data"]] for e in experiments})
     runs = [f"{e}/seed{s}" for e in experiments for s in seeds(e)]
-    return ([f"results/benchmarks/prepare/{d}.tsv" for d in datasets]
-            + [f"results/benchmarks/{step}/{run}.tsv" for step in ("train", "evaluate") for run in runs]
-            + [f"results/benchmarks/figures/{name}.tsv" for name in (*figures, "l_i_curves")])
+    return (
+        [f"results/benchmarks/prepare/{d}.tsv" for d in datasets]
+        + [
+            f"results/benchmarks/{step}/{run}.tsv"
+            for step in ("train", "evaluate")
+            for run in runs
+        ]
+        + [
+            f"results/benchmarks/figures/{name}.tsv"
+            for name in (*figures, "l_i_curves")
+        ]
+    )
 
 
 def report_inputs(experiments=(), figures=None, plan=None):
@@ -125,6 +159,7 @@ def experiment_overrides(name):
 
 def set_arguments(name):
     """`--set KEY=VALUE` options for `infogan train` of the run's `settings` (dotted keys for nested ones)."""
+
     def flat(mapping, prefix=""):
         for key, value in mapping.items():
             if isinstance(value, dict):
@@ -132,7 +167,10 @@ def set_arguments(name):
             else:
                 yield f"{prefix}{key}={json.dumps(value)}"
 
-    return " ".join(f"--set {shlex.quote(pair)}" for pair in flat(config["runs"][name].get("settings") or {}))
+    return " ".join(
+        f"--set {shlex.quote(pair)}"
+        for pair in flat(config["runs"][name].get("settings") or {})
+    )
 
 
 @functools.cache
@@ -155,27 +193,36 @@ def synthetic_size_arguments(dataset):
     them, for the splits the stand-in has (some have no test split)."""
     accepted = inspect.signature(preparer(dataset)).parameters
     sizes = config["synthetic_images"]
-    return " ".join(f"--{split}-images {sizes[split]}" for split in ("train", "test")
-                    if sizes[split] and f"n_{split}" in accepted)
+    return " ".join(
+        f"--{split}-images {sizes[split]}"
+        for split in ("train", "test")
+        if sizes[split] and f"n_{split}" in accepted
+    )
 
 
 def check_config():
     """What the schema cannot say: names that must refer to each other."""
     for experiment, run in config["runs"].items():
         if run["data"] not in config["data"]:
-            raise ValueError(f"config runs.{experiment}.data: no data slot {run['data']!r} "
-                             f"(config data has {sorted(config['data'])})")
+            raise ValueError(
+                f"config runs.{experiment}.data: no data slot {run['data']!r} "
+                f"(config data has {sorted(config['data'])})"
+            )
         experiment_settings(experiment)
     for figure, roles in config["figures"].items():
         for role, experiment in roles.items():
             if experiment not in config["runs"]:
-                raise ValueError(f"config figures.{figure}.{role}: {experiment!r} is not among the runs "
-                                 f"(config runs has {sorted(config['runs'])})")
+                raise ValueError(
+                    f"config figures.{figure}.{role}: {experiment!r} is not among the runs "
+                    f"(config runs has {sorted(config['runs'])})"
+                )
     for number, figure in code_figures().items():
         for experiment in figure.experiments:
             if experiment not in config["runs"]:
-                raise ValueError(f"{config['figures_file']}: figure{number} shows {experiment!r}, which is not "
-                                 f"among the runs (config runs has {sorted(config['runs'])})")
+                raise ValueError(
+                    f"{config['figures_file']}: figure{number} shows {experiment!r}, which is not "
+                    f"among the runs (config runs has {sorted(config['runs'])})"
+                )
 
 
 def training_gpus(wildcards):
@@ -186,20 +233,36 @@ def training_gpus(wildcards):
 def offline_hint():
     """After a failure: for each real dataset that could not be prepared, what to place where
     (MNIST's four archives by name; for the others the last line of the job's log, where
-    `infogan prepare` names the missing file and the folder), and the way to the demo."""
-    failed = [dataset for dataset in sorted(set(config["data"].values()))
-              if not dataset.startswith("synthetic_") and not Path(f"data/processed/{dataset}.h5").exists()
-              and Path(f"results/logs/prepare/{dataset}.log").exists()]
+    `infogan prepare` names the missing file and the folder), and the way to the demo.
+    """
+    failed = [
+        dataset
+        for dataset in sorted(set(config["data"].values()))
+        if not dataset.startswith("synthetic_")
+        and not Path(f"data/processed/{dataset}.h5").exists()
+        and Path(f"results/logs/prepare/{dataset}.log").exists()
+    ]
     for dataset in failed:
         log = Path(f"results/logs/prepare/{dataset}.log")
         if dataset == "mnist":
             names = ", ".join(remote.name for remote in MNIST_FILES.values())
-            print(f"MNIST could not be prepared (see {log}). Offline, place {names} in data/raw/mnist/ "
-                  "(they are checked) and run again.", file=sys.stderr)
+            print(
+                f"MNIST could not be prepared (see {log}). Offline, place {names} in data/raw/mnist/ "
+                "(they are checked) and run again.",
+                file=sys.stderr,
+            )
         else:
-            lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
-            print(f"{dataset} could not be prepared (see {log}): {lines[-1] if lines else 'no message'}",
-                  file=sys.stderr)
+            lines = [
+                line
+                for line in log.read_text(errors="replace").splitlines()
+                if line.strip()
+            ]
+            print(
+                f"{dataset} could not be prepared (see {log}): {lines[-1] if lines else 'no message'}",
+                file=sys.stderr,
+            )
     if failed:
-        print("Or run the demo on the synthetic stand-ins: snakemake --cores all --profile workflow/profiles/demo",
-              file=sys.stderr)
+        print(
+            "Or run the demo on the synthetic stand-ins: snakemake --cores all --profile workflow/profiles/demo",
+            file=sys.stderr,
+        )

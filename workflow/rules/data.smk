@@ -8,20 +8,20 @@
 rule prepare:
     output:
         "data/processed/{dataset}.h5",
-    params:
-        raw_dir="data/raw/{dataset}",
-        sizes=lambda wildcards: synthetic_size_arguments(wildcards.dataset),
-        code=CODE["prepare"],
     log:
         "results/logs/prepare/{dataset}.log",
     benchmark:
         "results/benchmarks/prepare/{dataset}.tsv"
+    params:
+        raw_dir="data/raw/{dataset}",
+        sizes=lambda wildcards: synthetic_size_arguments(wildcards.dataset),
+        code=CODE["prepare"],
     shell:
         "infogan prepare {wildcards.dataset} --out {output} --raw-dir {params.raw_dir} {params.sizes} 2> {log}"
 
 
 rule datasets:
     """Target: every dataset the configured runs train on."""
-    localrule: True
     input:
         sorted({dataset_file(run["data"]) for run in config["runs"].values()}),
+    localrule: True

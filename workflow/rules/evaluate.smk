@@ -8,17 +8,17 @@ rule evaluate:
         data=run_data,
     output:
         "results/metrics/{experiment}/seed{seed}.json",
+    log:
+        "results/logs/evaluate/{experiment}/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/evaluate/{experiment}/seed{seed}.tsv"
+    threads: config["evaluate"]["threads"]
     params:
         run_dir=lambda wildcards: run_dir(wildcards.experiment, wildcards.seed),
         samples=config["evaluate"]["samples"],
         draws=config["evaluate"]["draws"],
         device=config["evaluate"]["device"],
         code=CODE["evaluate"],
-    threads: config["evaluate"]["threads"]
-    log:
-        "results/logs/evaluate/{experiment}/seed{seed}.log",
-    benchmark:
-        "results/benchmarks/evaluate/{experiment}/seed{seed}.tsv"
     shell:
         "infogan evaluate {params.run_dir} --data {input.data} --out {output}"
         " --samples {params.samples} --draws {params.draws} --device {params.device} 2> {log}"
@@ -26,6 +26,6 @@ rule evaluate:
 
 rule evaluations:
     """Target: every configured run's evaluation."""
-    localrule: True
     input:
         evaluations(),
+    localrule: True

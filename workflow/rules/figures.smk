@@ -9,13 +9,13 @@ rule figure1:
         gan=final_checkpoints(config["figures"]["figure1"]["gan"]),
     output:
         multiext("paper_figures/figure1", ".png", ".pdf", ".json"),
-    params:
-        out_dir=lambda wildcards, output: Path(output[0]).parent,
-        code=CODE["figures"],
     log:
         "results/logs/figures/figure1.log",
     benchmark:
         "results/benchmarks/figures/figure1.tsv"
+    params:
+        out_dir=lambda wildcards, output: Path(output[0]).parent,
+        code=CODE["figures"],
     shell:
         "infogan figure 1 --infogan-runs {input.infogan} --gan-runs {input.gan}"
         " --out-dir {params.out_dir} 2> {log}"
@@ -29,13 +29,13 @@ rule figure2:
         gan_evaluations=evaluations(config["figures"]["figure2"]["gan"]),
     output:
         multiext("paper_figures/figure2", ".png", ".pdf", ".json"),
-    params:
-        out_dir=lambda wildcards, output: Path(output[0]).parent,
-        code=CODE["figures"],
     log:
         "results/logs/figures/figure2.log",
     benchmark:
         "results/benchmarks/figures/figure2.tsv"
+    params:
+        out_dir=lambda wildcards, output: Path(output[0]).parent,
+        code=CODE["figures"],
     shell:
         "infogan figure 2 --infogan-runs {input.infogan} --infogan-evaluations {input.infogan_evaluations}"
         " --gan-runs {input.gan} --gan-evaluations {input.gan_evaluations} --out-dir {params.out_dir} 2> {log}"
@@ -44,20 +44,24 @@ rule figure2:
 rule code_figure:
     """Figures 3-6: the panels of config `figures_file`, each run and code chosen by its stated criterion."""
     input:
-        runs=lambda wildcards: final_checkpoints(*code_figure_experiments(wildcards.number)),
-        evaluations=lambda wildcards: evaluations(*code_figure_experiments(wildcards.number)),
+        runs=lambda wildcards: final_checkpoints(
+            *code_figure_experiments(wildcards.number)
+        ),
+        evaluations=lambda wildcards: evaluations(
+            *code_figure_experiments(wildcards.number)
+        ),
         figures_file=config["figures_file"],
     output:
         multiext("paper_figures/figure{number}", ".png", ".pdf", ".json"),
+    log:
+        "results/logs/figures/figure{number}.log",
+    benchmark:
+        "results/benchmarks/figures/figure{number}.tsv"
     wildcard_constraints:
         number="[3-6]",
     params:
         out_dir=lambda wildcards, output: Path(output[0]).parent,
         code=CODE["figures"],
-    log:
-        "results/logs/figures/figure{number}.log",
-    benchmark:
-        "results/benchmarks/figures/figure{number}.tsv"
     shell:
         "infogan figure {wildcards.number} --runs {input.runs} --evaluations {input.evaluations}"
         " --figures-file {input.figures_file} --out-dir {params.out_dir} 2> {log}"
@@ -70,19 +74,23 @@ rule l_i_curves:
         gan=final_checkpoints(config["figures"]["figure1"]["gan"]),
     output:
         "results/plots/l_i_curves.json",
-    params:
-        code=CODE["figures"],
     log:
         "results/logs/figures/l_i_curves.log",
     benchmark:
         "results/benchmarks/figures/l_i_curves.tsv"
+    params:
+        code=CODE["figures"],
     script:
         "../scripts/l_i_curves.py"
 
 
 rule figures:
     """Target: Figures 1-6 and the L_I curves table."""
-    localrule: True
     input:
-        [f"paper_figures/{name}.{ext}" for name in figure_names() for ext in ("png", "pdf", "json")],
+        [
+            f"paper_figures/{name}.{ext}"
+            for name in figure_names()
+            for ext in ("png", "pdf", "json")
+        ],
         rules.l_i_curves.output,
+    localrule: True

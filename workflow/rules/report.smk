@@ -9,14 +9,14 @@ rule plan:
         paper_config="config/pipeline.yaml",
     output:
         "results/planning/plan.json",
-    params:
-        gpu_tflops=config["planning"]["gpu_tflops"],
-        gpu_overhead_ms=config["planning"]["gpu_overhead_ms"],
-        code=CODE["report"],
     log:
         "results/logs/report/plan.log",
     benchmark:
         "results/benchmarks/report/plan.tsv"
+    params:
+        gpu_tflops=config["planning"]["gpu_tflops"],
+        gpu_overhead_ms=config["planning"]["gpu_overhead_ms"],
+        code=CODE["report"],
     shell:
         "infogan plan --pipeline-config {input.paper_config} --runs {input.runs}"
         " --gpu-tflops {params.gpu_tflops} --gpu-overhead-ms {params.gpu_overhead_ms}"
@@ -34,13 +34,13 @@ rule report:
         **report_inputs(plan=rules.plan.output),
     output:
         "results/report/index.html",
-    params:
-        plan=lambda wildcards, input: f"--plan {input.plan}",
-        code=CODE["report"],
     log:
         "results/logs/report/report.log",
     benchmark:
         "results/benchmarks/report/report.tsv"
+    params:
+        plan=lambda wildcards, input: f"--plan {input.plan}",
+        code=CODE["report"],
     shell:
         REPORT_COMMAND
 
@@ -51,21 +51,25 @@ rule mnist_report:
         **report_inputs(mnist_experiments(), ["figure1", "figure2"]),
     output:
         "results/report/mnist/index.html",
-    params:
-        plan="",
-        code=CODE["report"],
     log:
         "results/logs/report/mnist.log",
     benchmark:
         "results/benchmarks/report/mnist.tsv"
+    params:
+        plan="",
+        code=CODE["report"],
     shell:
         REPORT_COMMAND
 
 
 rule mnist:
     """Target: the paper's MNIST part alone (its runs, evaluations, Figures 1-2 and their report)."""
-    localrule: True
     input:
-        [f"paper_figures/{name}.{ext}" for name in ("figure1", "figure2") for ext in ("png", "pdf", "json")],
+        [
+            f"paper_figures/{name}.{ext}"
+            for name in ("figure1", "figure2")
+            for ext in ("png", "pdf", "json")
+        ],
         rules.l_i_curves.output,
         rules.mnist_report.output,
+    localrule: True

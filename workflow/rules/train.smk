@@ -9,22 +9,26 @@ rule train:
         data=run_data,
     output:
         "results/runs/{experiment}/seed{seed}/final.pt",
-    params:
-        run_dir=lambda wildcards: run_dir(wildcards.experiment, wildcards.seed),
-        experiments=config["experiments_file"],
-        iterations=lambda wildcards: experiment_settings(wildcards.experiment).iterations,
-        device=config["train"]["device"],
-        checkpoint_every=config["train"]["checkpoint_every"],
-        settings=lambda wildcards: experiment_settings(wildcards.experiment).fingerprint(),
-        overrides=lambda wildcards: set_arguments(wildcards.experiment),
-        code=CODE["train"],
-    threads: config["train"]["threads"]
-    resources:
-        gpu=training_gpus,
     log:
         "results/logs/train/{experiment}/seed{seed}.log",
     benchmark:
         "results/benchmarks/train/{experiment}/seed{seed}.tsv"
+    threads: config["train"]["threads"]
+    resources:
+        gpu=training_gpus,
+    params:
+        run_dir=lambda wildcards: run_dir(wildcards.experiment, wildcards.seed),
+        experiments=config["experiments_file"],
+        iterations=lambda wildcards: experiment_settings(
+            wildcards.experiment
+        ).iterations,
+        device=config["train"]["device"],
+        checkpoint_every=config["train"]["checkpoint_every"],
+        settings=lambda wildcards: experiment_settings(
+            wildcards.experiment
+        ).fingerprint(),
+        overrides=lambda wildcards: set_arguments(wildcards.experiment),
+        code=CODE["train"],
     shell:
         "infogan train {wildcards.experiment} --config {params.experiments} --data {input.data}"
         " --out {params.run_dir} --seed {wildcards.seed} --iterations {params.iterations}"
@@ -33,6 +37,6 @@ rule train:
 
 rule runs:
     """Target: every configured run's final checkpoint."""
-    localrule: True
     input:
         final_checkpoints(),
+    localrule: True

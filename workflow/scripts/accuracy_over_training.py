@@ -30,13 +30,13 @@ from infogan.data.hdf5 import read_info, read_split  # noqa: E402
 from infogan.errors import InfoganError  # noqa: E402
 from infogan.evaluate import match_categories, predict_codes  # noqa: E402
 from infogan.report.seeds import merged_labels  # noqa: E402
-from infogan.rundir import RunFiles  # noqa: E402
+from infogan import rundir  # noqa: E402
 
 
 def score(checkpoint_path, test) -> dict:
     """c1's matched accuracy on `test` for the networks saved in `checkpoint_path`."""
     with tempfile.TemporaryDirectory() as run_dir:  # load_trained reads RUN_DIR/final.pt
-        RunFiles(Path(run_dir)).final.symlink_to(Path(checkpoint_path).resolve())
+        rundir.files(run_dir).final.symlink_to(Path(checkpoint_path).resolve())
         config, _, discriminator, payload = checkpoint.load_trained(run_dir)
     logits = config.latent.split_q_output(predict_codes(discriminator, config, test.images, "cpu"))[0]
     accuracy, _, confusion = match_categories(logits[0].argmax(dim=1).numpy(), test.labels, config.latent.categorical[0])

@@ -35,6 +35,18 @@ def git_state(cwd="."):
             "note": f"{len(changed)} changed or untracked file(s)" if changed else "clean"}
 
 
+LOCK_FILE = "requirements.lock"
+
+
+def lock_state(cwd="."):
+    """The sha256 of the environment's lock file (requirements.lock in the checkout at `cwd`),
+    or a note saying it is not there (e.g. a report made outside the checkout)."""
+    path = Path(cwd) / LOCK_FILE
+    if not path.is_file():
+        return {"file": LOCK_FILE, "sha256": None, "note": f"{path} not found"}
+    return {"file": LOCK_FILE, "sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "note": ""}
+
+
 def package_versions(names=PACKAGES):
     """Installed versions of the packages the results depend on, as seen by the report step."""
     versions = {}

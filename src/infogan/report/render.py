@@ -190,6 +190,7 @@ def build_context(figure_sidecars, evaluation_paths, run_paths, paper_claims=PAP
         "experiments": experiment_sections(runs),
         "git": provenance.git_state(cwd),
         "packages": provenance.package_versions(),
+        "lock": provenance.lock_state(cwd),
         "data_files": provenance.data_files(runs, evaluations),
         "checkpoints": provenance.checkpoints(runs),
         "step_times": provenance.step_times(benchmark_files),
