@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 
 from infogan import __version__, gpu_slots
+from infogan.data import REGISTRY
 from infogan.errors import ConfigError, InfoganError
 
 
@@ -41,10 +42,8 @@ def _experiment(args, extra=None):
 
 
 def cmd_prepare(args):
-    from infogan.data import DATASETS, preparer
+    from infogan.data import preparer
 
-    if args.dataset not in DATASETS:
-        raise InfoganError(f"unknown dataset {args.dataset!r}; known: {', '.join(sorted(DATASETS))}")
     raw_dir = args.raw_dir or Path("data/raw") / args.dataset
     prepare = preparer(args.dataset)
     sizes = {"n_train": args.train_images, "n_test": args.test_images}
@@ -159,8 +158,7 @@ def build_parser():
 
     p = sub.add_parser("prepare", help="download or synthesize a dataset and write it as HDF5")
     p.add_argument("dataset", metavar="DATASET",
-                   help="mnist, svhn, celeba, chairs, faces, or a synthetic stand-in: synthetic_digits, "
-                        "synthetic_house_numbers, synthetic_cartoon_faces, synthetic_chairs, synthetic_heads")
+                   help="one of: " + ", ".join(f"{d.name} ({d.display_name})" for d in REGISTRY.values()))
     p.add_argument("--out", type=Path, required=True, help="HDF5 file to write")
     p.add_argument("--raw-dir", type=Path, help="where raw downloads live (default: data/raw/DATASET)")
     p.add_argument("--train-images", type=int, metavar="N", help="synthetic stand-ins: images in the train split")

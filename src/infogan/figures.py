@@ -33,6 +33,7 @@ from torchvision.utils import make_grid
 
 from infogan import checkpoint
 from infogan.atomic import atomic_path, write_json
+from infogan.data import REGISTRY
 from infogan.errors import InfoganError
 from infogan.evaluate import SWEEP_VALUES, sweep_continuous_code
 from infogan.latent import LatentSample
@@ -45,15 +46,6 @@ DRAW_SEED = 0
 SELECTION_RULE = ("the run whose evaluation has the highest categorical_accuracy "
                   "(ties: the lowest seed), as the paper shows its best run")
 SPREAD = "min-max over seeds"
-# Each synthetic stand-in: what it is, and the paper's dataset it stands in for.
-STAND_INS = {
-    "synthetic_digits": ("digits rendered from a font", "MNIST"),
-    "synthetic_house_numbers": ("rendered house numbers", "SVHN"),
-    "synthetic_cartoon_faces": ("cartoon faces", "CelebA"),
-    "synthetic_chairs": ("procedural 3D chairs", "3D Chairs"),
-    "synthetic_heads": ("procedural 3D heads", "3D Faces"),
-}
-REAL_NAMES = {"mnist": "MNIST", "svhn": "SVHN", "celeba": "CelebA", "chairs": "3D Chairs", "faces": "3D Faces"}
 INK = {"infogan": "#1f5fa8", "gan": "#c8551e"}
 
 
@@ -80,18 +72,18 @@ def describe_sources(entries):
     names = ", ".join(f"{'real' if source == 'real' else 'synthetic'} {_dataset_name(dataset)}"
                       for dataset, source in entries)
     stand_ins = sorted({dataset for dataset, source in entries if source == "synthetic"})
-    warning = "SYNTHETIC DATA: " + "; ".join(
-        f"{STAND_INS[d][0]}, not {STAND_INS[d][1]}" if d in STAND_INS else f"{d}, not the paper's data"
-        for d in stand_ins) if stand_ins else None
+    warning = "SYNTHETIC DATA: " + "; ".join(_not_the_paper(d) for d in stand_ins) if stand_ins else None
     return {"sources": sources, "datasets": sorted({d for d, _ in entries}), "label": f"Data: {names}",
             "synthetic": "synthetic" in sources, "warning": warning}
 
 
-def _dataset_name(dataset):
-    if dataset in STAND_INS:
-        what, stands_for = STAND_INS[dataset]
-        return f"{what} (stand-in for {stands_for})"
-    return REAL_NAMES.get(dataset, dataset)
+def _dataset_name(name):
+    return REGISTRY[name].display_name if name in REGISTRY else name
+
+
+def _not_the_paper(name):
+    entry = REGISTRY.get(name)
+    return f"{entry.drawing}, not {entry.title}" if entry and not entry.real else f"{name}, not the paper's data"
 
 
 def frame_figure(figure, title, data):

@@ -11,7 +11,7 @@ from pathlib import Path
 import infogan
 from infogan.code_figures import load_figure_specs
 from infogan.config import load_experiment, run_overrides
-from infogan.data import preparer
+from infogan.data import REGISTRY, preparer
 from infogan.data.mnist import FILES as MNIST_FILES
 
 # Jobs call the `infogan` command of the environment Snakemake itself runs in, also when
@@ -238,7 +238,7 @@ def offline_hint():
     failed = [
         dataset
         for dataset in sorted(set(config["data"].values()))
-        if not dataset.startswith("synthetic_")
+        if REGISTRY[dataset].real
         and not Path(f"data/processed/{dataset}.h5").exists()
         and Path(f"results/logs/prepare/{dataset}.log").exists()
     ]
