@@ -19,9 +19,9 @@ from infogan.evaluate import (
     estimate_mutual_information,
     image_moments,
     match_categories,
-    sweep_continuous_code,
 )
 from infogan.latent import LatentSpec
+from infogan.sweep import sweep_code
 from infogan.train import train
 
 torch.set_num_threads(1)
@@ -246,10 +246,10 @@ def test_no_factor_correlations_or_accuracy_without_factors_or_labels(evaluation
 
 def test_sweep_changes_only_the_swept_code(trained_run):
     config, generator, _, _ = checkpoint.load_trained(trained_run)
-    images = sweep_continuous_code(generator, config.latent, 1, [-2.0, 0.0, 2.0], draws=3, seed=0,
+    images = sweep_code(generator, config.latent, "continuous", 1, [-2.0, 0.0, 2.0], draws=3, seed=0,
                                    device=torch.device("cpu"))
     assert images.shape == (3, 3, 1, 28, 28)
-    again = sweep_continuous_code(generator, config.latent, 1, [-2.0, 0.0, 2.0], draws=3, seed=0,
+    again = sweep_code(generator, config.latent, "continuous", 1, [-2.0, 0.0, 2.0], draws=3, seed=0,
                                   device=torch.device("cpu"))
     assert torch.equal(images, again)
     assert not torch.equal(images[0], images[2])  # the code changes the images

@@ -17,6 +17,7 @@ from infogan.config import load_experiment
 from infogan.data import synthetic_digits
 from infogan.errors import InfoganError
 from infogan.latent import LatentSample
+from infogan.sweep import sweep_categories
 from infogan.train import train
 
 torch.set_num_threads(1)
@@ -143,11 +144,11 @@ def test_data_source_labels():
 def test_categorical_sweep_is_seeded_and_varies_only_the_code(pipeline):
     config, generator, _, _ = checkpoint.load_trained(pipeline["runs"]["mnist_infogan", 1])
     spec, cpu = config.latent, torch.device("cpu")
-    images = figures.sweep_categorical_code(generator, spec, 0, draws=3, seed=0, device=cpu)
+    images = sweep_categories(generator, spec, 0, draws=3, seed=0, device=cpu)
     assert images.shape == (10, 3, 1, 28, 28)
-    assert torch.equal(images, figures.sweep_categorical_code(generator, spec, 0, 3, 0, cpu))
+    assert torch.equal(images, sweep_categories(generator, spec, 0, 3, 0, cpu))
     assert not torch.equal(images[0], images[1])  # the code changes the images
-    # row r is draw r of the seed (as in sweep_continuous_code), with only the category replaced
+    # row r is draw r of the seed (as in every sweep of the seed), with only the category replaced
     base = spec.sample(3, torch.Generator(cpu).manual_seed(0), cpu)
     for value in (0, 7):
         sample = LatentSample(base.noise, torch.full_like(base.categorical, value), base.continuous)
@@ -163,7 +164,7 @@ def test_panel_a_columns_are_the_categories_in_digit_order(pipeline):
     grid, labels = figures.categorical_panel(config, generator, fake_evaluation, 5, 0, cpu)
     assert labels == [str(d) for d in range(10)]
     assert grid.shape == (5 * 29 - 1, 10 * 29 - 1)  # 5 rows x 10 columns of 28 x 28, 1 px apart
-    sweep = figures.to_unit_range(figures.sweep_categorical_code(generator, config.latent, 0, 5, 0, cpu), "mnist")
+    sweep = figures.to_unit_range(sweep_categories(generator, config.latent, 0, 5, 0, cpu), "mnist")
     for digit in range(10):
         category = int(np.flatnonzero(permutation == digit)[0])
         cell = grid[0:28, digit * 29:digit * 29 + 28]

@@ -23,7 +23,6 @@ from infogan import checkpoint
 from infogan.atomic import write_json
 from infogan.config import packaged_config
 from infogan.errors import ConfigError, InfoganError
-from infogan.evaluate import sweep_continuous_code
 from infogan.figures import (
     DRAW_SEED,
     GRID_ROWS,
@@ -34,10 +33,10 @@ from infogan.figures import (
     image_grid,
     run_entry,
     save_figure,
-    sweep_categorical_code,
     to_unit_range,
 )
 from infogan.rundir import load_evaluation, load_run, pair_evaluations
+from infogan.sweep import sweep_categories, sweep_code
 
 CODE_FIGURES = (3, 4, 5, 6)
 SWEEP_STEPS = 10
@@ -180,11 +179,11 @@ def panel_picture(panel: PanelSpec, choice: Choice, draws, seed, device) -> Pane
                            f"code(s); panel {panel.key} asks for code {choice.code_index}")
     if panel.code == "continuous":
         values = np.linspace(*panel.sweep, SWEEP_STEPS)
-        columns = sweep_continuous_code(generator, spec, choice.code_index, values, draws, seed, device)
+        columns = sweep_code(generator, spec, "continuous", choice.code_index, values, draws, seed, device)
         labels = [f"{v:.1f}" for v in values]
         xlabel = f"continuous code {choice.code_index} from {panel.sweep[0]:g} to {panel.sweep[1]:g}"
     else:
-        columns = sweep_categorical_code(generator, spec, choice.code_index, draws, seed, device)
+        columns = sweep_categories(generator, spec, choice.code_index, draws, seed, device)
         labels = [str(v) for v in range(spec.categorical[choice.code_index])]
         xlabel = f"categorical code {choice.code_index}, each value"
     why = (f"{choice.factor}: {choice.score:.2f}" if choice.factor else "not chosen by a criterion")

@@ -40,8 +40,8 @@ from infogan.atomic import write_json
 from infogan.data.hdf5 import Split, read_info, read_split
 from infogan.disentanglement import code_readings, score
 from infogan.errors import DatasetFileError
-from infogan.latent import LatentSample
 from infogan.rundir import read_metrics
+from infogan.sweep import sweep_code
 from infogan.train import resolve_device, to_network_range
 
 SWEEP_VALUES = np.linspace(-2.0, 2.0, 10)
@@ -91,27 +91,11 @@ def image_moments(images):
 
 
 @torch.no_grad()
-def sweep_continuous_code(generator, spec, code_index, values, draws, seed, device):
-    """Images for each value of one continuous code, other inputs fixed per draw.
-
-    Returns a tensor of shape len(values) x draws x C x H x W, in the generator's range.
-    """
-    rng = torch.Generator(device).manual_seed(seed)
-    base = spec.sample(draws, rng, device)
-    columns = []
-    for value in values:
-        continuous = base.continuous.clone()
-        continuous[:, code_index] = float(value)
-        sample = LatentSample(base.noise, base.categorical, continuous)
-        columns.append(generator(spec.generator_input(sample)).float().cpu())
-    return torch.stack(columns)
-
-
 def describe_continuous_codes(generator, config, device, draws=500, seed=0):
     """Slant and width responses of every continuous code, and the rotation/width roles."""
     codes = []
     for index in range(config.latent.continuous):
-        images = sweep_continuous_code(generator, config.latent, index, SWEEP_VALUES, draws, seed, device)
+        images = sweep_code(generator, config.latent, "continuous", index, SWEEP_VALUES, draws, seed, device)
         slant, width = image_moments(images)
         code_values = np.repeat(SWEEP_VALUES, draws)
         entry = {"index": index}

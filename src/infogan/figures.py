@@ -35,10 +35,10 @@ from infogan import checkpoint
 from infogan.atomic import atomic_path, write_json
 from infogan.data import REGISTRY
 from infogan.errors import InfoganError
-from infogan.evaluate import SWEEP_VALUES, sweep_continuous_code
-from infogan.latent import LatentSample
+from infogan.evaluate import SWEEP_VALUES
 from infogan.nets import OUTPUT_RANGE
 from infogan.rundir import load_evaluation, load_run, pair_evaluations
+from infogan.sweep import sweep_categories, sweep_code
 
 FIGURE1_LAST_ITERATION = 1000
 GRID_ROWS = 5  # draws of noise and other codes, one per row, as in the paper
@@ -208,24 +208,6 @@ def figure1(infogan_runs, gan_runs, out_dir="paper_figures"):
 # --- Figure 2 -----------------------------------------------------------------------------
 
 
-@torch.no_grad()
-def sweep_categorical_code(generator, spec, code_index, draws, seed, device):
-    """Images for each value of one categorical code, other inputs fixed per draw.
-
-    Returns K x draws x C x H x W. With the same seed the draws equal those of
-    `sweep_continuous_code`, so the rows of every panel of one run share their noise.
-    """
-    rng = torch.Generator(device).manual_seed(seed)
-    base = spec.sample(draws, rng, device)
-    columns = []
-    for value in range(spec.categorical[code_index]):
-        categorical = base.categorical.clone()
-        categorical[:, code_index] = value
-        sample = LatentSample(base.noise, categorical, base.continuous)
-        columns.append(generator(spec.generator_input(sample)).float().cpu())
-    return torch.stack(columns)
-
-
 def categories_in_label_order(matching, n_categories):
     """Category indices sorted by the label the evaluation matched them to; unmatched ones last.
 
@@ -277,7 +259,7 @@ class Panel:
 
 def categorical_panel(config, generator, evaluation, draws, seed, device):
     """(grid, column labels): the first categorical code's values, in the order of their matched digits."""
-    columns = sweep_categorical_code(generator, config.latent, 0, draws, seed, device)
+    columns = sweep_categories(generator, config.latent, 0, draws, seed, device)
     matching = {int(c): int(label) for c, label in (evaluation.get("categorical_matching") or {}).items()}
     order = categories_in_label_order(matching, config.latent.categorical[0])
     labels = [str(matching[c]) if c in matching else f"c{c}" for c in order]
@@ -296,7 +278,7 @@ def continuous_panel(key, role, config, generator, run, evaluation, draws, seed,
     index = _roles(evaluation)[role]
     measure = "slant" if role == "rotation" else "width"
     rho = evaluation["continuous_codes"][index][measure]["spearman"]
-    columns = sweep_continuous_code(generator, config.latent, index, SWEEP_VALUES, draws, seed, device)
+    columns = sweep_code(generator, config.latent, "continuous", index, SWEEP_VALUES, draws, seed, device)
     return Panel(
         image_grid(to_unit_range(columns, config.network)), [f"{v:.1f}" for v in SWEEP_VALUES],
         f"({key}) Varying continuous code {index} ({role}) from -2 to 2",
