@@ -205,7 +205,8 @@ def test_speed_settings_are_recorded_and_bf16_changes_the_numbers(uninterrupted)
 def test_run_directory_files(uninterrupted, data):
     run_dir = uninterrupted()
     config = make_config()
-    assert sorted(p.name for p in run_dir.iterdir()) == ["config.yaml", "final.pt", "metrics.jsonl", "run.json"]
+    assert sorted(p.name for p in run_dir.iterdir()) == [".train.lock", "config.yaml", "final.pt", "metrics.jsonl",
+                                                        "run.json"]
     assert config_from_dict(yaml.safe_load((run_dir / "config.yaml").read_text())) == config
     run_info = json.loads((run_dir / "run.json").read_text())
     assert run_info["experiment"] == "mnist_infogan"
@@ -421,6 +422,61 @@ def test_divergence_stops_with_the_last_checkpoint_untouched(data, tmp_path):
     assert checkpoint.load(resumable)["iteration"] == 1
     assert not (tmp_path / "final.pt").exists()
     assert [r["iteration"] for r in read_metrics(tmp_path)] == [1]
+
+
+def test_a_second_writer_is_refused_with_the_holders_pid(data, tmp_path):
+    """Two `infogan train` on one run folder (a real case: a killed Snakemake leaves its job
+    running): the second is refused before it touches anything; the lock dies with its holder."""
+    import multiprocessing
+
+    from infogan.rundir import sole_writer
+
+    ready, release = multiprocessing.Event(), multiprocessing.Event()
+
+    def hold():
+        with sole_writer(tmp_path / "run"):
+            ready.set()
+            release.wait(30)
+
+    holder = multiprocessing.get_context("fork").Process(target=hold)
+    holder.start()
+    try:
+        assert ready.wait(30)
+        with pytest.raises(InfoganError, match=rf"another process \(pid {holder.pid}\) is training this run"):
+            run_training(make_config(), data, tmp_path / "run")
+        assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [".train.lock"]
+    finally:
+        holder.kill()  # as kill -9: no clean-up runs, the OS releases the lock
+        holder.join()
+    run_training(make_config(iterations=1), data, tmp_path / "run")
+    assert (tmp_path / "run" / "final.pt").exists()
+
+
+def test_an_existing_file_as_the_run_folder_is_named(data, tmp_path):
+    (tmp_path / "taken").write_text("not a folder")
+    with pytest.raises(InfoganError, match="taken: exists and is not a folder"):
+        run_training(make_config(), data, tmp_path / "taken")
+
+
+def test_non_finite_weights_are_never_saved(data, tmp_path):
+    """A finite loss does not prove finite weights (it is computed before the update): with
+    absurd learning rates iteration 1's update breaks them, and nothing is saved."""
+    config = make_config(iterations=1, lr_discriminator=1e4, lr_generator=1e4)
+    with pytest.raises(TrainingDiverged, match=r"weights are not finite at iteration 1 \((generator|discriminator)"
+                                               r".*no checkpoint was saved before it") as diverged:
+        run_training(config, data, tmp_path, checkpoint_every=1, log_every=1)
+    assert "\n" not in str(diverged.value)
+    assert not (tmp_path / "final.pt").exists() and not (tmp_path / "checkpoint.pt").exists()
+
+
+def test_the_finiteness_check_sees_optimizer_state(data):
+    from infogan.train import new_state, non_finite_tensors
+
+    state = new_state(make_config(), seed=1, device=torch.device("cpu"))
+    assert non_finite_tensors(state) == []
+    parameter = next(state.generator.parameters())
+    state.opt_generator.state[parameter] = {"exp_avg": torch.tensor([0.0, float("inf")])}
+    assert non_finite_tensors(state) == ["generator optimizer state 0.exp_avg"]
 
 
 # --- checkpoints that do not belong -----------------------------------------------------------

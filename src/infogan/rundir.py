@@ -7,13 +7,17 @@ One training run (an experiment, a seed, a dataset file) owns one directory:
     RUN/metrics.jsonl   one JSON object per logged iteration (losses, L_I per code type, speed)
     RUN/checkpoint.pt   resumable state, rewritten atomically every N iterations
     RUN/final.pt        the trained networks, written once at the end
+    RUN/.train.lock     held (an OS lock) by the one process training the run
 
 `infogan.train` writes them; `infogan.checkpoint` reads the two checkpoints; everything
 else (evaluation, figures, the report, planning, the workflow's scripts) reads a run
 through `load_run` and `RunFiles`, so a change of layout is a change here only.
 """
 
+import contextlib
+import fcntl
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -28,6 +32,7 @@ INFO_NAME = "run.json"
 METRICS_NAME = "metrics.jsonl"
 RESUMABLE_NAME = "checkpoint.pt"
 FINAL_NAME = "final.pt"
+LOCK_NAME = ".train.lock"
 
 
 class RunFiles(NamedTuple):
@@ -39,6 +44,7 @@ class RunFiles(NamedTuple):
     metrics: Path
     resumable: Path
     final: Path
+    lock: Path
 
 
 def run_dir_of(path) -> Path:
@@ -50,7 +56,36 @@ def run_dir_of(path) -> Path:
 def files(run_dir) -> RunFiles:
     """The files of the run directory `run_dir` (which need not exist yet)."""
     root = Path(run_dir)
-    return RunFiles(root, *(root / name for name in (CONFIG_NAME, INFO_NAME, METRICS_NAME, RESUMABLE_NAME, FINAL_NAME)))
+    return RunFiles(root, *(root / name for name in (CONFIG_NAME, INFO_NAME, METRICS_NAME, RESUMABLE_NAME, FINAL_NAME, LOCK_NAME)))
+
+
+@contextlib.contextmanager
+def sole_writer(run_dir):
+    """Hold the run directory's lock for the duration: one training process per run.
+
+    An OS lock (flock) on RUN/.train.lock, released however the process ends (a kill -9
+    included), so a stale lock file never blocks a later run. A second writer is refused
+    with the holder's PID before it touches anything in the folder."""
+    path = files(run_dir).lock
+    if path.parent.exists() and not path.parent.is_dir():
+        raise InfoganError(f"{path.parent}: exists and is not a folder; give the run a folder of its own")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            raise InfoganError(f"{path.parent}: another process (pid {holder}) is training this run; "
+                               "wait for it to finish or stop it, then run the same command again") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @dataclass(frozen=True)

@@ -167,6 +167,22 @@ def final_payload(state: TrainingState, config, seed, data) -> dict:
     }
 
 
+def non_finite_tensors(state: TrainingState) -> list[str]:
+    """The names of the networks' weights and buffers and the optimizers' state tensors that
+    hold a NaN or an infinity: a finite loss does not prove finite weights (the loss is computed
+    before the update that may break them), so this is checked before anything is saved."""
+    named = [(f"generator.{n}", t) for n, t in (*state.generator.named_parameters(), *state.generator.named_buffers())]
+    named += [(f"discriminator.{n}", t) for n, t in
+              (*state.discriminator.named_parameters(), *state.discriminator.named_buffers())]
+    for label, optimizer in (("generator optimizer", state.opt_generator),
+                             ("discriminator optimizer", state.opt_discriminator)):
+        named += [(f"{label} state {i}.{key}", value) for i, param_state in enumerate(optimizer.state.values())
+                  for key, value in param_state.items() if torch.is_tensor(value)]
+    named = [(name, t) for name, t in named if t.is_floating_point()]
+    finite = torch.stack([torch.isfinite(t).all() for _, t in named]).tolist()
+    return [name for (name, _), ok in zip(named, finite) if not ok]
+
+
 def restore(state: TrainingState, payload: dict):
     state.generator.load_state_dict(payload["generator"])
     state.discriminator.load_state_dict(payload["discriminator"])
@@ -305,7 +321,14 @@ def train(config: ExperimentConfig, data_path, run_dir, seed=1, checkpoint_every
     """Train `config` on `data_path` into `run_dir`, resuming from `run_dir/checkpoint.pt` if present.
 
     Returns the path of `final.pt`. If it already exists for this config and seed, does nothing.
+    One process at a time trains a run: a second one is refused (`rundir.sole_writer`).
     """
+    with rundir.sole_writer(run_dir):
+        return _train_as_sole_writer(config, data_path, run_dir, seed, checkpoint_every, log_every, device,
+                                     show_progress)
+
+
+def _train_as_sole_writer(config, data_path, run_dir, seed, checkpoint_every, log_every, device, show_progress):
     run_dir = Path(run_dir)
     run_files = rundir.files(run_dir)
     final_path, resumable_path = run_files.final, run_files.resumable
@@ -351,11 +374,20 @@ def train(config: ExperimentConfig, data_path, run_dir, seed=1, checkpoint_every
     bar = progress(total=config.iterations, initial=state.iteration, unit="it", disable=not show_progress,
                    desc=f"{config.name} seed {seed} [{data_info.source}]")
 
+    def last_good():
+        if not resumable_path.exists():
+            return "no checkpoint was saved before it"
+        return f"the last good checkpoint, {resumable_path} (iteration {checkpoint.load(resumable_path)['iteration']}), is untouched"
+
     def check_finite(values, iteration):
         if not all(math.isfinite(v) for v in values):
             named = ", ".join(f"{k}={v}" for k, v in zip(LOGGED, values))
-            raise TrainingDiverged(f"{run_dir}: loss is not finite at iteration {iteration} ({named}); "
-                                   f"the last good checkpoint ({resumable_path.name}) is untouched")
+            raise TrainingDiverged(f"{run_dir}: loss is not finite at iteration {iteration} ({named}); {last_good()}")
+        broken = non_finite_tensors(state)
+        if broken:
+            shown = ", ".join(broken[:4]) + (f" and {len(broken) - 4} more" if len(broken) > 4 else "")
+            raise TrainingDiverged(f"{run_dir}: weights are not finite at iteration {iteration} ({shown}); "
+                                   f"{last_good()}")
 
     with StopRequested() as stop, bar:
         state.generator.train()
