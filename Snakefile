@@ -9,7 +9,7 @@ digits on the CPU), test (tiny, for the tests).
     snakemake --cores all --resources gpu=1                 # the paper (real MNIST)
     snakemake --cores all --profile workflow/profiles/demo  # offline demo
 
-See "The pipeline" in README.md.
+See docs/pipeline.md.
 """
 
 from snakemake.utils import min_version, validate

@@ -232,7 +232,21 @@ def test_bench_prints_one_json_line(bench_runs, bf16):
     assert result["peak_rss_mb"] > 0
     assert result["device"] == "cpu"
     assert result["speed"]["bf16_autocast"] is (bf16 == "true")
-    assert result["bf16_autocast_used"] is (bf16 == "true" and bf16_available(torch.device("cpu")))
+    used = bf16 == "true" and bf16_available(torch.device("cpu"))
+    assert result["bf16_autocast_used"] is used
+    assert result["bf16_autocast"].startswith("on:" if used else "off:")
+    # efficiency: the step's FLOPs (as `infogan plan` counts them) over the time, against a
+    # matrix product in the dtype the step computes in, measured in the same process
+    from infogan.config import load_experiment
+    from infogan.planning import flops_per_iteration
+
+    flops = flops_per_iteration(load_experiment("mnist_infogan", EXPERIMENTS, {"batch_size": 16}))
+    assert result["step_gflops_per_second"] == pytest.approx(flops * 2 / result["seconds"] / 1e9, rel=0.01)
+    assert result["matmul"].startswith(f"2048x2048 {'bfloat16' if used else 'float32'}")
+    assert result["matmul_gflops_per_second"] > 0
+    assert result["efficiency"] == pytest.approx(result["step_gflops_per_second"] / result["matmul_gflops_per_second"],
+                                                 abs=0.002)
+    assert result["cpu_features"][-1].startswith("torch kernels: ")
     assert "Traceback" not in err
 
 

@@ -75,7 +75,7 @@ class ExperimentConfig:
 
         A ramp is not in the paper. It lets D and G first learn the data as a plain GAN,
         for networks whose Q term, at full weight from the start, stops D from learning
-        (the chairs on a small batch: see the README)."""
+        (the chairs on a small batch: see docs/results-synthetic.md)."""
         if self.lambda_ramp is None:
             return 1.0
         start, end = self.lambda_ramp
