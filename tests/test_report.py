@@ -247,6 +247,27 @@ def test_short_runs_are_not_checked(tmp_path, real_data):
     assert "runs end before iteration 1000" in rows[2].ours
 
 
+def test_claims_apply_only_to_the_experiments_the_paper_makes_them_for(tmp_path, real_data):
+    """The MNIST claims are not checked on SVHN, the faces or CelebA (no row at all), and the
+    released-code variant is checked like the paper's setting."""
+    others = [rundir.load_run(write_run(tmp_path / "r", name, 1, real_data)) for name in
+              ("svhn_infogan", "faces_azimuth", "celeba_infogan", "chairs_rotation")]
+    assert claim_checks.check_claims(others, [], load_paper_claims()["claims"]) == []
+    released = rundir.load_run(write_run(tmp_path / "r", "mnist_infogan_released", 1, real_data, mi=LN10))
+    evaluation = rundir.load_evaluation(write_evaluation(tmp_path / "e", "mnist_infogan_released", 1, real_data))
+    rows = claim_checks.check_claims([*others, released], [evaluation], load_paper_claims()["claims"])
+    assert {row.subject.split(",")[0] for row in rows} == {"mnist_infogan_released"} and len(rows) == 3
+    assert rows[2].rule.endswith("H(c) = ln 10 = 2.303")
+
+
+def test_h_of_c_in_a_rule_is_computed_from_the_experiments_codes(tmp_path, real_data):
+    claims = load_paper_claims()["claims"]
+    claims["infogan_mutual_information"]["experiments"] = ["svhn_infogan"]  # 4 x Cat(10)
+    run = rundir.load_run(write_run(tmp_path / "r", "svhn_infogan", 1, real_data, mi=4 * LN10))
+    [row] = [r for r in claim_checks.check_claims([run], [], claims) if "L_I" in r.claim]
+    assert row.rule.endswith(f"H(c) = ln 10 + ln 10 + ln 10 + ln 10 = {4 * LN10:.3f}") and row.status == "met"
+
+
 def test_window_mean_uses_the_half_open_window():
     metrics = [{"iteration": i, "x": float(i)} for i in (890, 900, 910, 1000, 1010)]
     assert claim_checks.window_mean(metrics, "x", 900, 1000) == 955.0
