@@ -255,3 +255,25 @@ def test_bench_with_zero_iterations_is_a_one_line_error(capsys):
                               "--warmup", "0", "--batch-size", "8", "--threads", "1")
     assert status == 1
     assert_one_error_line(err, "bench", "--iterations")
+
+
+# --- counts --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command, option", [
+    (["train", "mnist_infogan", "--data", "d.h5", "--out", "run"], "--checkpoint-every"),
+    (["train", "mnist_infogan", "--data", "d.h5", "--out", "run"], "--log-every"),
+    (["train", "mnist_infogan", "--data", "d.h5", "--out", "run"], "--iterations"),
+    (["evaluate", "run", "--data", "d.h5", "--out", "e.json"], "--samples"),
+    (["evaluate", "run", "--data", "d.h5", "--out", "e.json"], "--draws"),
+    (["prepare", "synthetic_digits", "--out", "d.h5"], "--train-images"),
+])
+@pytest.mark.parametrize("value", ["0", "-5"])
+def test_a_count_below_one_is_refused_before_anything_runs(capsys, tmp_path, monkeypatch, command, option, value):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exited:
+        main([*command, option, value])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1] == f"infogan {command[0]}: error: argument {option}: must be at least 1, got {int(value)}"
+    assert list(tmp_path.iterdir()) == []  # nothing written

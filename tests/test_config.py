@@ -280,10 +280,34 @@ def test_missing_key_under_latent(tmp_path):
     ("image_shape", [28, 28], "'image_shape' must be [channels, height, width]"),
     ("batch_size", 0, "'batch_size' must be positive"),
     ("iterations", -1, "'iterations' must be positive"),
+    ("lr_discriminator", -1, "'lr_discriminator' must be positive, got -1.0"),
+    ("adam_betas", [0.5, 2], "'adam_betas' must be two numbers in [0, 1), got [0.5, 2.0]"),
+    ("lambda_continuous", -0.1, "'lambda_continuous' must be 0 or more"),
+    ("init_std", 0, "'init_std' must be positive"),
+    ("train_images", 0, "'train_images' must be positive or null"),
 ])
 def test_wrong_type_or_value(tmp_path, key, value, expected):
     message = config_error(write_experiments(tmp_path, {"exp": entry_with(**{key: value})}))
     assert expected in message
+
+
+@pytest.mark.parametrize("latent, expected", [
+    ({"categorical": [0]}, "every categorical code needs at least 2 categories, got [0]"),
+    ({"continuous": -1}, "continuous must be 0 or more, got -1"),
+    ({"noise_size": 0}, "noise_size must be at least 1, got 0"),
+])
+def test_latent_values_out_of_range(tmp_path, latent, expected):
+    entry = paper_entry()
+    entry["latent"].update(latent)
+    assert expected in config_error(write_experiments(tmp_path, {"exp": entry}))
+
+
+def test_a_key_written_twice_is_refused_with_both_lines(tmp_path):
+    path = tmp_path / "experiments.yaml"
+    text = yaml.safe_dump({"exp": paper_entry()}, sort_keys=False)
+    path.write_text(text.replace("  batch_size: 128\n", "  batch_size: 128\n  batch_size: 64\n"))
+    message = config_error(path)
+    assert f"{path}: key 'batch_size' is written twice in one mapping (lines" in message and "keep one" in message
 
 
 def test_wrong_type_in_speed_and_latent(tmp_path):

@@ -18,6 +18,17 @@ from infogan.data import REGISTRY
 from infogan.errors import ConfigError, InfoganError
 
 
+def positive_int(text) -> int:
+    """An argparse type for counts: a whole number of at least 1 (argparse names the option)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def _overrides(pairs):
     """`--set a.b=value` pairs to a nested dict; values are parsed as YAML (numbers, booleans)."""
     result = {}
@@ -161,8 +172,8 @@ def build_parser():
                    help="one of: " + ", ".join(f"{d.name} ({d.display_name})" for d in REGISTRY.values()))
     p.add_argument("--out", type=Path, required=True, help="HDF5 file to write")
     p.add_argument("--raw-dir", type=Path, help="where raw downloads live (default: data/raw/DATASET)")
-    p.add_argument("--train-images", type=int, metavar="N", help="synthetic stand-ins: images in the train split")
-    p.add_argument("--test-images", type=int, metavar="N", help="synthetic stand-ins: images in the test split")
+    p.add_argument("--train-images", type=positive_int, metavar="N", help="synthetic stand-ins: images in the train split")
+    p.add_argument("--test-images", type=positive_int, metavar="N", help="synthetic stand-ins: images in the test split")
     p.set_defaults(func=cmd_prepare)
 
     p = sub.add_parser("train", help="train one experiment with one seed; resumes from RUN_DIR/checkpoint.pt")
@@ -170,9 +181,9 @@ def build_parser():
     p.add_argument("--data", type=Path, required=True, help="HDF5 dataset file")
     p.add_argument("--out", type=Path, required=True, help="run directory (final.pt appears there at the end)")
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--iterations", type=int, help="override the experiment's number of iterations")
-    p.add_argument("--checkpoint-every", type=int, default=500, help="iterations between resumable checkpoints")
-    p.add_argument("--log-every", type=int, default=10, help="iterations between metrics log lines")
+    p.add_argument("--iterations", type=positive_int, help="override the experiment's number of iterations")
+    p.add_argument("--checkpoint-every", type=positive_int, default=500, help="iterations between resumable checkpoints")
+    p.add_argument("--log-every", type=positive_int, default=10, help="iterations between metrics log lines")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.set_defaults(func=cmd_train)
 
@@ -180,8 +191,8 @@ def build_parser():
     p.add_argument("run_dir", type=Path, metavar="RUN_DIR")
     p.add_argument("--data", type=Path, required=True, help="HDF5 dataset file (its test split is used)")
     p.add_argument("--out", type=Path, required=True, help="JSON file to write")
-    p.add_argument("--samples", type=int, default=10_000, help="generated images for the L_I estimate")
-    p.add_argument("--draws", type=int, default=500, help="noise draws per value when sweeping a continuous code")
+    p.add_argument("--samples", type=positive_int, default=10_000, help="generated images for the L_I estimate")
+    p.add_argument("--draws", type=positive_int, default=500, help="noise draws per value when sweeping a continuous code")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.set_defaults(func=cmd_evaluate)
 

@@ -16,12 +16,11 @@ from pathlib import Path
 import numpy as np
 import seaborn as sns
 import torch
-import yaml
 from matplotlib.figure import Figure
 
 from infogan import checkpoint
 from infogan.atomic import write_json
-from infogan.config import packaged_config
+from infogan.config import packaged_config, read_yaml
 from infogan.errors import ConfigError, InfoganError
 from infogan.figures import (
     DRAW_SEED,
@@ -74,10 +73,9 @@ def default_figures_file() -> Path:
 def load_figure_specs(path=None) -> dict[int, FigureSpec]:
     """The panel definitions (configs/figures.yaml) as FigureSpecs; a missing, unknown or mistyped key is named."""
     path = Path(path or default_figures_file())
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: figures file not found") from None
+    if not path.is_file():
+        raise ConfigError(f"{path}: figures file not found")
+    raw = read_yaml(path)
     specs = {}
     for name, entry in (raw or {}).items():
         where = f"{path}: {name}"

@@ -100,6 +100,35 @@ class ExperimentConfig:
         return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, except that a key written twice in one mapping is an error
+    (plain YAML silently keeps the last value, so a pasted setting could override another)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise ConfigError(f"key {key!r} is written twice in one mapping (lines {seen[key] + 1} and "
+                                  f"{key_node.start_mark.line + 1}); keep one")
+            seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
+
+
+def read_yaml(path):
+    """A config file's content; a missing or malformed file, or a duplicate key, raises
+    ConfigError naming the file."""
+    path = Path(path)
+    try:
+        return yaml.load(path.read_text(), Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc})".replace("\n", " ")) from None
+
+
 def packaged_config(name) -> Path:
     """A config file shipped inside the package (src/infogan/configs/), installed or not."""
     return Path(str(importlib.resources.files("infogan") / "configs" / name))
@@ -114,12 +143,9 @@ def default_config_path() -> Path:
 
 def read_experiments(path=None) -> dict:
     path = Path(path or default_config_path())
-    try:
-        experiments = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: experiments file not found (set --config or ${DEFAULT_CONFIG_ENV})") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({exc})".replace("\n", " ")) from None
+    if not path.is_file():
+        raise ConfigError(f"{path}: experiments file not found (set --config or ${DEFAULT_CONFIG_ENV})")
+    experiments = read_yaml(path)
     if not isinstance(experiments, dict):
         raise ConfigError(f"{path}: expected a mapping of experiment names to settings")
     return experiments
@@ -284,10 +310,33 @@ def _build(name, raw, where) -> ExperimentConfig:
         train_images_from=_choice(raw, "train_images_from", TRAIN_IMAGES_FROM, where),
         speed=speed,
     )
-    for key in ("batch_size", "iterations"):
-        if getattr(config, key) <= 0:
-            raise ConfigError(f"{where}: key {key!r} must be positive, got {getattr(config, key)}")
+    _check_ranges(config, where)
     return config
+
+
+# Each key's allowed values beyond its type: (test, what the test asks for).
+RANGES = {
+    "batch_size": (lambda v: v > 0, "positive"),
+    "iterations": (lambda v: v > 0, "positive"),
+    "lr_discriminator": (lambda v: v > 0, "positive"),
+    "lr_generator": (lambda v: v > 0, "positive"),
+    "adam_betas": (lambda v: all(0 <= b < 1 for b in v), "two numbers in [0, 1)"),
+    "lambda_categorical": (lambda v: v >= 0, "0 or more"),
+    "lambda_continuous": (lambda v: v >= 0, "0 or more"),
+    "leaky_relu_slope": (lambda v: v >= 0, "0 or more"),
+    "init_std": (lambda v: v > 0, "positive"),
+    "train_images": (lambda v: v is None or v > 0, "positive or null"),
+}
+
+
+def _check_ranges(config, where):
+    """Values of the right type that still make no sense (a negative learning rate, beta 2) are
+    refused here, before any run directory is written."""
+    for key, (allowed, wanted) in RANGES.items():
+        value = getattr(config, key)
+        if not allowed(value):
+            shown = list(value) if isinstance(value, tuple) else value
+            raise ConfigError(f"{where}: key {key!r} must be {wanted}, got {shown}")
 
 
 def config_from_dict(data: dict) -> ExperimentConfig:

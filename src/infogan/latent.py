@@ -47,6 +47,12 @@ class LatentSpec:
             raise ValueError(f"noise_distribution must be one of {NOISE_DISTRIBUTIONS}")
         if self.continuous_std not in CONTINUOUS_STD_CHOICES:
             raise ValueError(f"continuous_std must be one of {CONTINUOUS_STD_CHOICES}")
+        if self.noise_size < 1:
+            raise ValueError(f"noise_size must be at least 1, got {self.noise_size}")
+        if any(k < 2 for k in self.categorical):
+            raise ValueError(f"every categorical code needs at least 2 categories, got {list(self.categorical)}")
+        if self.continuous < 0:
+            raise ValueError(f"continuous must be 0 or more, got {self.continuous}")
 
     @property
     def generator_input_size(self) -> int:

@@ -13,9 +13,9 @@ import struct
 from pathlib import Path
 
 import jinja2
-import yaml
 
 from infogan.atomic import atomic_path
+from infogan.config import read_yaml
 from infogan.errors import InfoganError
 from infogan.figures import png_bytes, training_curves
 from infogan.rundir import load_evaluation, load_run
@@ -40,7 +40,7 @@ def png_width(png: bytes, path) -> int:
 
 
 def load_paper_claims(path=PAPER_CLAIMS) -> dict:
-    return yaml.safe_load(Path(path).read_text())
+    return read_yaml(path)
 
 
 def synthetic_inputs(runs, evaluations, figures):
