@@ -130,7 +130,7 @@ def test_prepare_downloads_and_writes_hdf5(http_server, tiny_mnist, tmp_path):
     mnist.prepare(out, tmp_path / "raw", mirrors=[server.url], files=files, split_sizes=SIZES)
 
     info = read_info(out)
-    assert (info.dataset, info.source, info.format_version) == ("mnist", "real", 1)
+    assert (info.dataset, info.source, info.format_version) == ("mnist", "real", 2)
     assert info.splits == {"train": (50, 1, 28, 28), "test": (20, 1, 28, 28)}
     assert info.raw_checksums == {
         **{remote.name: remote.sha256 for remote in files.values()},

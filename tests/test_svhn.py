@@ -91,7 +91,7 @@ def test_prepare_downloads_and_writes_hdf5(http_server, tiny_svhn, tmp_path):
     svhn.prepare(out, tmp_path / "raw", mirrors=[server.url], files=files, split_sizes=SIZES)
 
     info = read_info(out)
-    assert (info.dataset, info.source, info.format_version) == ("svhn", "real", 1)
+    assert (info.dataset, info.source, info.format_version) == ("svhn", "real", 2)
     assert info.splits == {"train": (30, 3, 32, 32), "test": (20, 3, 32, 32)}
     assert info.raw_checksums == {remote.name: sha256_of(www / remote.name) for split, remote in files.items() if split != "extra"}
     assert "non-commercial" in info.description and "10 mapped to 0" in info.description

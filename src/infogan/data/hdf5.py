@@ -1,18 +1,22 @@
 """The HDF5 layout every dataset is converted to, and the only code that reads it.
 
-Layout (format version 1):
+Layout (format version 2):
 
     /                      attrs: format_version, dataset, source ("real" or "synthetic"),
                                   description, raw_checksums (JSON: file name -> sha256),
                                   created_by
+    /<split>              attrs: sha256 (of its images, labels, factors and factor names)
     /<split>/images        uint8, N x C x H x W
     /<split>/labels        int64, N              (optional; class labels)
     /<split>/factors       float32, N x F        (optional; true generating factors)
                            attrs: names (F strings)
 
-Splits are `train` and `test`. Files are written atomically and opened read-only.
+Splits are `train` and `test`. Files are written atomically and opened read-only. Each
+split's content digest is recorded when it is written and checked whenever it is read, so a
+label or factor edited afterwards (which would change every accuracy silently) is refused.
 """
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +28,7 @@ from infogan import __version__
 from infogan.atomic import atomic_path
 from infogan.errors import DatasetFileError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 SOURCES = ("real", "synthetic")
 
 
@@ -43,6 +47,8 @@ class Split:
         n = len(self.images)
         if self.labels is not None and len(self.labels) != n:
             raise ValueError(f"{len(self.labels)} labels for {n} images")
+        if self.labels is not None and n and np.min(self.labels) < 0:
+            raise ValueError(f"labels must be 0 or more, found {int(np.min(self.labels))}")
         if self.factors is not None:
             if self.factors.shape[0] != n or self.factors.ndim != 2:
                 raise ValueError(f"factors must be N x F with N = {n}, got {self.factors.shape}")
@@ -72,6 +78,20 @@ class DatasetInfo:
         return tuple(next(iter(self.splits.values()))[1:])
 
 
+def split_digest(images, labels, factors, factor_names) -> str:
+    """sha256 over a split's arrays as stored (shape, dtype and bytes of each) and its factor names."""
+    digest = hashlib.sha256()
+    for array in (images, labels, factors):
+        if array is None:
+            digest.update(b"none;")
+        else:
+            array = np.ascontiguousarray(array)
+            digest.update(f"{array.dtype.str}{array.shape};".encode())
+            digest.update(array.tobytes())
+    digest.update(json.dumps(factor_names).encode())
+    return digest.hexdigest()
+
+
 def write_dataset(path, *, dataset, source, splits, description="", raw_checksums=None):
     """Write `splits` (name -> Split) to `path` atomically, in the layout above."""
     if source not in SOURCES:
@@ -85,13 +105,16 @@ def write_dataset(path, *, dataset, source, splits, description="", raw_checksum
             f.attrs["raw_checksums"] = json.dumps(raw_checksums or {}, sort_keys=True)
             f.attrs["created_by"] = f"infogan {__version__}"
             for name, split in splits.items():
+                labels = None if split.labels is None else np.asarray(split.labels, dtype=np.int64)
+                factors = None if split.factors is None else np.asarray(split.factors, dtype=np.float32)
+                names = None if factors is None else [str(n) for n in split.factor_names]
                 group = f.create_group(name)
+                group.attrs["sha256"] = split_digest(split.images, labels, factors, names)
                 group.create_dataset("images", data=split.images, chunks=True, compression="gzip", compression_opts=1)
-                if split.labels is not None:
-                    group.create_dataset("labels", data=np.asarray(split.labels, dtype=np.int64))
-                if split.factors is not None:
-                    factors = group.create_dataset("factors", data=np.asarray(split.factors, dtype=np.float32))
-                    factors.attrs["names"] = list(split.factor_names)
+                if labels is not None:
+                    group.create_dataset("labels", data=labels)
+                if factors is not None:
+                    group.create_dataset("factors", data=factors).attrs["names"] = names
 
 
 def _open(path):
@@ -137,6 +160,7 @@ def read_split(path, split="train") -> Split:
             raise DatasetFileError(f"{path}: has no split {split!r} (it has {sorted(f.keys())})")
         group = f[split]
         try:
+            recorded = str(group.attrs["sha256"])
             images = group["images"][()]
             labels = group["labels"][()] if "labels" in group else None
             factors, names = None, None
@@ -145,4 +169,10 @@ def read_split(path, split="train") -> Split:
                 names = [str(n) for n in group["factors"].attrs["names"]]
         except (OSError, KeyError, ValueError) as exc:
             raise DatasetFileError(f"{path}: split {split!r} is corrupt ({exc}); delete it and run `infogan prepare` again") from exc
-    return Split(images=images, labels=labels, factors=factors, factor_names=names)
+    if split_digest(images, labels, factors, names) != recorded:
+        raise DatasetFileError(f"{path}: split {split!r} does not match the sha256 recorded when it was written "
+                               "(its images, labels or factors were changed since); run `infogan prepare` again")
+    try:
+        return Split(images=images, labels=labels, factors=factors, factor_names=names)
+    except ValueError as exc:
+        raise DatasetFileError(f"{path}: split {split!r}: {exc}; run `infogan prepare` again") from None
