@@ -183,6 +183,13 @@ def evaluations(trained_run, data_files, tmp_path_factory):
     return results
 
 
+def test_evaluation_on_other_data_than_the_run_trained_on_says_so(evaluations, trained_run, data_files):
+    assert evaluations["factors"][1]["data"]["other_than_trained_on"] is None
+    said = evaluations["plain"][1]["data"]["other_than_trained_on"]
+    assert said == (f"{trained_run} was trained on synthetic tiny ({data_files['factors']}), evaluated here on "
+                    f"real tiny ({data_files['plain']})")
+
+
 def test_evaluation_json_fields(evaluations, trained_run, data_files):
     returned, result = evaluations["factors"]
     assert json.loads(json.dumps(returned)) == result  # the file holds what was returned

@@ -29,6 +29,7 @@
 """
 
 import itertools
+import logging
 
 import numpy as np
 import torch
@@ -161,6 +162,12 @@ def evaluate(run_dir, data_path, out_path, device="auto", seed=0, samples=10_000
     if info.image_shape != config.image_shape:
         raise DatasetFileError(f"{data_path}: images are {list(info.image_shape)}, run {run_dir} "
                                f"was trained on {list(config.image_shape)}")
+    trained_on = payload["data"]
+    other_data = None
+    if (info.dataset, info.source) != (trained_on.get("dataset"), trained_on.get("source")):
+        other_data = (f"{run_dir} was trained on {trained_on.get('source')} {trained_on.get('dataset')} "
+                      f"({trained_on.get('path')}), evaluated here on {info.source} {info.dataset} ({data_path})")
+        logging.getLogger(__name__).warning("%s: the numbers describe that data, not the training data", other_data)
     split = "test" if "test" in info.splits else "train"
     test = read_split(data_path, split)
     if len(test.images) > max_images:  # a fixed subset: scores of seeds and runs stay comparable
@@ -174,7 +181,8 @@ def evaluate(run_dir, data_path, out_path, device="auto", seed=0, samples=10_000
         "iteration": payload["iteration"],
         "run_dir": str(run_dir),
         "data": {"path": str(data_path), "dataset": info.dataset, "source": info.source,
-                 "split": split, "images": len(test.images), "trained_on": payload["data"]},
+                 "split": split, "images": len(test.images), "trained_on": trained_on,
+                 "other_than_trained_on": other_data},
     }
     spec = config.latent
     if spec.categorical and test.labels is not None:
