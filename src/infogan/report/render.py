@@ -16,6 +16,7 @@ import jinja2
 
 from infogan.atomic import atomic_path
 from infogan.config import read_yaml
+from infogan.data import REGISTRY
 from infogan.errors import InfoganError
 from infogan.figures import png_bytes, training_curves
 from infogan.rundir import load_evaluation, load_run
@@ -160,6 +161,43 @@ def experiment_sections(runs):
     return sections
 
 
+def covered_datasets(runs):
+    """What the report covers: the title's dataset names (the paper's, in the registry's order)
+    and, for each stand-in among the runs' data, what it draws and which dataset it replaces."""
+    used = {(r.info["data"]["dataset"], r.source) for r in runs}
+    entries = [entry for entry in REGISTRY.values() if any(name == entry.name for name, _ in used)]
+    titles = list(dict.fromkeys(entry.title for entry in entries))
+    titles += sorted({name for name, _ in used} - set(REGISTRY))  # data the registry does not know
+    stand_ins = [f"{entry.drawing}, not {entry.title}" for entry in entries if not entry.real]
+    return {"titles": titles, "stand_ins": stand_ins}
+
+
+def summary_rows(claims, figures):
+    """The report's first table: one row per claim checked and per figure panel, with its data,
+    our number beside the paper's, the verdict, and the section it comes from."""
+    rows = [{"item": f"Claim: {row.claim}", "data": row.data, "synthetic": "synthetic" in row.data,
+             "ours": f"{row.subject}: {row.ours}", "paper": "(the claim)", "verdict": row.status, "link": "#claims"}
+            for row in claims]
+    for figure in figures:
+        synthetic, label = figure["data"]["synthetic"], figure["data"]["label"].removeprefix("Data: ")
+        choices = {choice["key"]: choice for choice in figure["choices"]}
+        for panel in figure["panel_rows"]:
+            choice = choices.get(panel["key"])
+            rows.append({
+                "item": f"Figure {figure['figure']} ({panel['key']})", "data": label, "synthetic": synthetic,
+                "ours": panel["ours"], "paper": panel["paper"],
+                "verdict": (choice["verdict"] if choice else "shown, not scored"),
+                "status": ("met" if choice and choice["met"] else "not-met" if choice else "not-checked"),
+                "link": f"#figure{figure['figure']}"})
+        if not figure["panel_rows"]:
+            rows.append({"item": f"Figure {figure['figure']}", "data": label, "synthetic": synthetic,
+                         "ours": figure["caption"], "paper": figure["paper_text"], "verdict": "shown, not scored",
+                         "status": "not-checked", "link": f"#figure{figure['figure']}"})
+    for row in rows:
+        row.setdefault("status", row["verdict"].replace(" ", "-"))
+    return rows
+
+
 def load_plan(path):
     """The planning table written by `infogan plan`, or None when none was given."""
     if path is None:
@@ -179,11 +217,14 @@ def build_context(figure_sidecars, evaluation_paths, run_paths, paper_claims=PAP
     figures = [load_figure(p, paper) for p in figure_sidecars]
     rows = run_rows(runs, evaluations)
     synthetic = synthetic_inputs(runs, evaluations, figures)
+    claims = claim_checks.check_claims(runs, evaluations, paper["claims"])
     return {
         "paper": paper["paper"],
         "generated_at": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "synthetic": synthetic,
-        "claims": claim_checks.check_claims(runs, evaluations, paper["claims"]),
+        "claims": claims,
+        "summary": summary_rows(claims, figures),
+        "covered": covered_datasets(runs),
         "figures": sorted(figures, key=lambda f: f["figure"]),
         "runs": rows,
         "time_comparison": time_comparison(rows, runs),
