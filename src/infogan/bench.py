@@ -61,7 +61,8 @@ def matmul_gflops(device, dtype, size=MATMUL_SIZE, repeats=5) -> float:
     return 2 * size**3 / best / 1e9
 
 
-def benchmark(config: ExperimentConfig, iterations=30, warmup=5, device="cpu", threads=2, n_images=10_000, seed=0):
+def benchmark(config: ExperimentConfig, iterations=30, warmup=5, device="cpu", threads=2, n_images=10_000, seed=0,
+              matmul_size=MATMUL_SIZE):
     """Time `iterations` training steps of `config`; returns the numbers as a dict."""
     if iterations < 1:
         raise InfoganError(f"--iterations must be at least 1, got {iterations}")
@@ -89,7 +90,7 @@ def benchmark(config: ExperimentConfig, iterations=30, warmup=5, device="cpu", t
     seconds = time.perf_counter() - start
     step_gflops = flops_per_iteration(config) * iterations / seconds / 1e9
     dtype = torch.bfloat16 if use_bf16 else torch.float32
-    limit = matmul_gflops(device, dtype)
+    limit = matmul_gflops(device, dtype, matmul_size)
     bf16_reason = ("on: native bfloat16 matrix products" if use_bf16 else
                    "off: switched off in the config" if not config.speed.bf16_autocast else
                    "off: no native bfloat16 matrix products on this device")
@@ -103,7 +104,7 @@ def benchmark(config: ExperimentConfig, iterations=30, warmup=5, device="cpu", t
         "images_per_second": round(iterations * config.batch_size / seconds, 1),
         "step_gflops_per_second": round(step_gflops, 1),
         "matmul_gflops_per_second": round(limit, 1),
-        "matmul": f"{MATMUL_SIZE}x{MATMUL_SIZE} {str(dtype).removeprefix('torch.')}, best of 5",
+        "matmul": f"{matmul_size}x{matmul_size} {str(dtype).removeprefix('torch.')}, best of 5",
         "efficiency": round(step_gflops / limit, 3),
         "peak_rss_mb": round(peak_rss_mb(), 1),
         "threads": torch.get_num_threads(),

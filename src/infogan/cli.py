@@ -136,6 +136,8 @@ def cmd_plan(args):
 
     jobs = planning.pipeline_jobs(args.pipeline_config, args.experiments)
     rates = planning.measured_rates([load_run(path) for path in args.runs or ()])
+    if args.gpu_check:
+        rates.update(planning.gpu_check_rates(args.gpu_check))
     result = planning.plan(jobs, rates,
                            planning.DEFAULT_GPU_TFLOPS if args.gpu_tflops is None else args.gpu_tflops,
                            planning.DEFAULT_GPU_OVERHEAD_MS if args.gpu_overhead_ms is None else args.gpu_overhead_ms)
@@ -251,6 +253,8 @@ def build_parser():
                    help="assumed sustained GPU rate where no run trained on a GPU (default: 30)")
     p.add_argument("--gpu-overhead-ms", type=float,
                    help="assumed fixed GPU cost per iteration (default: 5)")
+    p.add_argument("--gpu-check", type=Path, metavar="JSON",
+                   help="benchmarks/gpu_check.py's output: measured GPU rates in place of the assumptions")
     p.add_argument("--out", type=Path, help="also write the plan as JSON here")
     p.set_defaults(func=cmd_plan)
 

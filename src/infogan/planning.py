@@ -21,6 +21,7 @@ independent, so N GPUs finish in about the time of the busiest one.
 import contextlib
 import dataclasses
 import functools
+import json
 from pathlib import Path
 
 import torch
@@ -101,6 +102,23 @@ def measured_rates(runs) -> dict[tuple[str, str], Rate]:
         seen_flops, seen_seconds, names = totals.get(key, (0.0, 0.0, ()))
         totals[key] = (seen_flops + flops, seen_seconds + info["train_seconds"], (*names, str(run.path)))
     return {key: Rate(key[0], key[1], flops / seconds, names) for key, (flops, seconds, names) in totals.items()}
+
+
+def gpu_check_rates(path) -> dict[tuple[str, str], Rate]:
+    """{(network, "cuda"): Rate} from `benchmarks/gpu_check.py`'s JSON: per network, the best
+    measured step rate (default switches or channels-last), in place of the GPU assumptions."""
+    try:
+        measured = json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InfoganError(f"{path}: cannot read the GPU check ({exc}); run benchmarks/gpu_check.py again") from None
+    if measured.get("device") == "cpu" or measured.get("tiny"):
+        raise InfoganError(f"{path}: made on {measured.get('device')}{' with --tiny' if measured.get('tiny') else ''}, "
+                           "not a GPU measurement; run benchmarks/gpu_check.py on a GPU")
+    best = {}
+    for row in measured.get("throughput", []):
+        if "step_gflops_per_second" in row:
+            best[row["network"]] = max(best.get(row["network"], 0.0), row["step_gflops_per_second"] * 1e9)
+    return {(network, "cuda"): Rate(network, "cuda", rate, (str(path),)) for network, rate in best.items()}
 
 
 def makespan(durations, workers: int) -> float:
