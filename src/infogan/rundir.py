@@ -36,7 +36,7 @@ LOCK_NAME = ".train.lock"
 
 
 class RunFiles(NamedTuple):
-    """The paths of one run directory's files (`files(path)` makes one)."""
+    """The paths of one run directory's files (`files(run_dir)` makes one)."""
 
     root: Path
     config: Path
@@ -56,7 +56,8 @@ def run_dir_of(path) -> Path:
 def files(run_dir) -> RunFiles:
     """The files of the run directory `run_dir` (which need not exist yet)."""
     root = Path(run_dir)
-    return RunFiles(root, *(root / name for name in (CONFIG_NAME, INFO_NAME, METRICS_NAME, RESUMABLE_NAME, FINAL_NAME, LOCK_NAME)))
+    names = (CONFIG_NAME, INFO_NAME, METRICS_NAME, RESUMABLE_NAME, FINAL_NAME, LOCK_NAME)
+    return RunFiles(root, *(root / name for name in names))
 
 
 @contextlib.contextmanager
