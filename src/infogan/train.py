@@ -321,26 +321,39 @@ def train(config: ExperimentConfig, data_path, run_dir, seed=1, checkpoint_every
     """Train `config` on `data_path` into `run_dir`, resuming from `run_dir/checkpoint.pt` if present.
 
     Returns the path of `final.pt`. If it already exists for this config and seed, does nothing.
-    One process at a time trains a run: a second one is refused (`rundir.sole_writer`).
+    One process at a time trains a run: a second one is refused (`rundir.sole_writer`). Bad
+    data is refused before anything is written, the run folder included.
     """
-    with rundir.sole_writer(run_dir):
-        return _train_as_sole_writer(config, data_path, run_dir, seed, checkpoint_every, log_every, device,
-                                     show_progress)
-
-
-def _train_as_sole_writer(config, data_path, run_dir, seed, checkpoint_every, log_every, device, show_progress):
     run_dir = Path(run_dir)
-    run_files = rundir.files(run_dir)
-    final_path, resumable_path = run_files.final, run_files.resumable
-    if final_path.exists():
-        payload = checkpoint.load(final_path)
-        checkpoint.check_matches(payload, final_path, config, seed)
-        if payload["iteration"] >= config.iterations:
-            return final_path
+    if _finished(config, run_dir, seed):
+        return rundir.files(run_dir).final
+    device = resolve_device(device)
+    loaded = load_training_images(data_path, config, device)
+    with rundir.sole_writer(run_dir):
+        if _finished(config, run_dir, seed):  # another process finished it meanwhile
+            return rundir.files(run_dir).final
+        return _train_as_sole_writer(config, data_path, run_dir, seed, checkpoint_every, log_every, device,
+                                     show_progress, *loaded)
+
+
+def _finished(config, run_dir, seed) -> bool:
+    """Whether the run already has its final.pt for this config and seed (one of other settings,
+    or of fewer iterations, is refused by name)."""
+    final_path = rundir.files(run_dir).final
+    if not final_path.exists():
+        return False
+    payload = checkpoint.load(final_path)
+    checkpoint.check_matches(payload, final_path, config, seed)
+    if payload["iteration"] < config.iterations:
         raise InfoganError(f"{final_path}: run finished at iteration {payload['iteration']}, fewer than "
                            f"{config.iterations}; delete it to train again")
-    device = resolve_device(device)
-    images, data_info, data = load_training_images(data_path, config, device)
+    return True
+
+
+def _train_as_sole_writer(config, data_path, run_dir, seed, checkpoint_every, log_every, device, show_progress,
+                          images, data_info, data):
+    run_files = rundir.files(run_dir)
+    final_path, resumable_path = run_files.final, run_files.resumable
     autocast, use_bf16 = autocast_for(config, device)
     if device.type == "cpu":
         torch.use_deterministic_algorithms(True)
