@@ -14,11 +14,11 @@ from pathlib import Path
 
 import torch
 
+from infogan import rundir
 from infogan.atomic import atomic_path
 from infogan.config import config_from_dict
 from infogan.errors import CheckpointError, ConfigError
 from infogan.nets import build_networks
-from infogan import rundir
 
 CHECKPOINT_FORMAT = 1
 

@@ -6,9 +6,10 @@ Each iteration is one D/Q step then one G step, as in the paper and the authors'
 - D/Q step: D learns real against fake; Q (a head on D's body) learns to predict the
   codes of generated images, maximising L_I, weighted by lambda per code type.
 - G step: G makes D call its images real and, for InfoGAN, makes its codes predictable
-  by Q (the L_I term), on the D step's generated batch or, with
-  `generator_step_latent: fresh` (the released code), on a newly drawn one. The GAN baseline skips that term. D's weights are frozen during
-  this step, so their gradients, which the step would throw away, are never computed.
+  by Q (the L_I term), on the D step's generated batch or, with `generator_step_latent:
+  fresh` (the released code), on a newly drawn one. The GAN baseline skips that term.
+  D's weights are frozen during this step, so their gradients, which the step would throw
+  away, are never computed.
 
 Same command, same numbers: on the CPU a run is deterministic for a given seed, and a
 run stopped at any point (even killed) and started again with the same command
@@ -31,14 +32,13 @@ import torch
 import torch.nn.functional as F
 import yaml
 
-from infogan import __version__, checkpoint
+from infogan import __version__, checkpoint, rundir
 from infogan.atomic import atomic_path, write_json
 from infogan.config import ExperimentConfig
 from infogan.data.hdf5 import read_info, read_split
 from infogan.errors import CheckpointError, DatasetFileError, InfoganError, TrainingDiverged
 from infogan.nets import OUTPUT_RANGE, build_networks
 from infogan.progress import progress
-from infogan import rundir
 
 LOGGED = ("d_loss", "g_loss", "mi_categorical", "mi_continuous", "d_real", "d_fake")
 
