@@ -164,10 +164,10 @@ def experiment_sections(runs):
 def covered_datasets(runs):
     """What the report covers: the title's dataset names (the paper's, in the registry's order)
     and, for each stand-in among the runs' data, what it draws and which dataset it replaces."""
-    used = {(r.info["data"]["dataset"], r.source) for r in runs}
-    entries = [entry for entry in REGISTRY.values() if any(name == entry.name for name, _ in used)]
+    used = {r.info["data"]["dataset"] for r in runs}
+    entries = [entry for entry in REGISTRY.values() if entry.name in used]
     titles = list(dict.fromkeys(entry.title for entry in entries))
-    titles += sorted({name for name, _ in used} - set(REGISTRY))  # data the registry does not know
+    titles += sorted(used - set(REGISTRY))  # data the registry does not know
     stand_ins = [f"{entry.drawing}, not {entry.title}" for entry in entries if not entry.real]
     return {"titles": titles, "stand_ins": stand_ins}
 
@@ -176,8 +176,8 @@ def summary_rows(claims, figures):
     """The report's first table: one row per claim checked and per figure panel, with its data,
     our number beside the paper's, the verdict, and the section it comes from."""
     rows = [{"item": f"Claim: {row.claim}", "data": row.data, "synthetic": "synthetic" in row.data,
-             "ours": f"{row.subject}: {row.ours}", "paper": "(the claim)", "verdict": row.status, "link": "#claims"}
-            for row in claims]
+             "ours": f"{row.subject}: {row.ours}", "paper": "(the claim)", "verdict": row.status,
+             "status": row.status.replace(" ", "-"), "link": "#claims"} for row in claims]
     for figure in figures:
         synthetic, label = figure["data"]["synthetic"], figure["data"]["label"].removeprefix("Data: ")
         choices = {choice["key"]: choice for choice in figure["choices"]}
@@ -193,8 +193,6 @@ def summary_rows(claims, figures):
             rows.append({"item": f"Figure {figure['figure']}", "data": label, "synthetic": synthetic,
                          "ours": figure["caption"], "paper": figure["paper_text"], "verdict": "shown, not scored",
                          "status": "not-checked", "link": f"#figure{figure['figure']}"})
-    for row in rows:
-        row.setdefault("status", row["verdict"].replace(" ", "-"))
     return rows
 
 
