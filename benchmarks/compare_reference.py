@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
 """Training throughput, side by side: `infogan bench` against the reference loop.
 
-Runs the two alternately (so both see the same machine state), `--repeats` times each,
-and prints every run's JSON line, then one summary line with the medians and the ratio.
+Runs the reference loop and each variant of ours in turn (so all see the same machine
+state), `--repeats` rounds, prints every run's JSON line, then one summary line per variant
+with the medians and the speedup over the reference. A variant is the defaults plus
+`--set` overrides, e.g. `--variant "no stacking=speed.stacked_batches=false"`: how the
+gain of each speed switch is measured (docs/speed.md).
 
     python benchmarks/compare_reference.py [--reference ../shared/bench/reference_loop.py]
         [--threads 2] [--iterations 30] [--repeats 3] [--set KEY=VALUE ...]
+        [--variant "LABEL=KEY=VALUE[,KEY=VALUE...]" ...]
 """
 
 import argparse
@@ -46,34 +50,46 @@ def main():
     parser.add_argument("--iterations", type=int, default=30)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="passed to infogan bench")
+    parser.add_argument("--variant", action="append", default=[], metavar="LABEL=KEY=VALUE[,KEY=VALUE...]",
+                        help="also run the defaults with these overrides (repeatable)")
     args = parser.parse_args()
     if not args.reference.is_file():
         sys.exit(f"compare_reference: no reference loop at {args.reference}; pass --reference PATH")
     infogan = shutil.which("infogan") or str(Path(sys.executable).parent / "infogan")
-    ours_cmd = [infogan, "bench", args.experiment, "--device", "cpu", "--threads", str(args.threads),
-                "--iterations", str(args.iterations)] + [f"--set={s}" for s in args.set]
+    variants = {"defaults": []}
+    for spec in args.variant:
+        label, sep, settings = spec.partition("=")
+        if not sep or not settings:
+            sys.exit(f"compare_reference: --variant {spec!r}: expected LABEL=KEY=VALUE[,KEY=VALUE...]")
+        variants[label] = settings.split(",")
     reference_cmd = [sys.executable, "-c", WITH_PEAK_RSS, str(args.reference), "--threads", str(args.threads),
                      "--iterations", str(args.iterations)]
-    ours, reference = [], []
+    runs = {"reference_loop": [], **{label: [] for label in variants}}
     for _ in range(args.repeats):
-        ours.append(run_json(ours_cmd))
-        print(json.dumps(ours[-1]), flush=True)
-        reference.append(run_json(reference_cmd))
-        print(json.dumps(reference[-1]), flush=True)
-    ours_median = statistics.median(r["images_per_second"] for r in ours)
-    reference_median = statistics.median(r["images_per_second"] for r in reference)
-    print(json.dumps({
-        "summary": "median images_per_second",
-        "infogan": ours_median,
-        "reference_loop": reference_median,
-        "speedup": round(ours_median / reference_median, 2),
-        "threads": args.threads,
-        "repeats": args.repeats,
-        "infogan_peak_rss_mb": max(r["peak_rss_mb"] for r in ours),
-        "reference_peak_rss_mb": max(r["peak_rss_mb"] for r in reference),
-        "settings": args.set,
-    }))
-
+        for label, settings in variants.items():
+            command = [infogan, "bench", args.experiment, "--device", "cpu", "--threads", str(args.threads),
+                       "--iterations", str(args.iterations)] + [f"--set={s}" for s in args.set + settings]
+            runs[label].append({"variant": label, **run_json(command)})
+            print(json.dumps(runs[label][-1]), flush=True)
+        runs["reference_loop"].append(run_json(reference_cmd))
+        print(json.dumps(runs["reference_loop"][-1]), flush=True)
+    reference_median = statistics.median(r["images_per_second"] for r in runs["reference_loop"])
+    for label, settings in variants.items():
+        median = statistics.median(r["images_per_second"] for r in runs[label])
+        print(json.dumps({
+            "summary": "median images_per_second",
+            "variant": label,
+            "settings": args.set + settings,
+            "infogan": median,
+            "reference_loop": reference_median,
+            "speedup": round(median / reference_median, 2),
+            "efficiency": statistics.median(r["efficiency"] for r in runs[label]),
+            "threads": args.threads,
+            "repeats": args.repeats,
+            "infogan_peak_rss_mb": max(r["peak_rss_mb"] for r in runs[label]),
+            "reference_peak_rss_mb": max(r["peak_rss_mb"] for r in runs["reference_loop"]),
+            "cpu_features": runs[label][0]["cpu_features"],
+        }))
 
 if __name__ == "__main__":
     main()

@@ -223,10 +223,13 @@ def test_fingerprint_ignores_iterations_and_description_only():
         dataclasses.replace(base, speed=SpeedOptions(bf16_autocast=False)),
         dataclasses.replace(base, speed=SpeedOptions(fused_adam=False)),
         dataclasses.replace(base, speed=SpeedOptions(channels_last=True)),
+        dataclasses.replace(base, speed=SpeedOptions(stacked_batches=False)),
     ]
     prints = [c.fingerprint() for c in changed]
     assert fingerprint not in prints
     assert len(set(prints)) == len(prints)
+    # where memory comes from is not part of what is computed
+    assert dataclasses.replace(base, speed=SpeedOptions(keep_freed_memory=False)).fingerprint() == fingerprint
     assert load_experiment("mnist_gan", EXPERIMENTS).fingerprint() != fingerprint
 
 

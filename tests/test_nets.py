@@ -192,3 +192,41 @@ def test_chairs_layers_follow_table_6():
 def test_paper_networks_reject_other_sizes(network, shape):
     with pytest.raises(ValueError, match="network needs"):
         build_networks(network, MNIST, shape, 0.1, 0.02)
+
+
+def test_mnist_layers_follow_table_1(nets):
+    generator, discriminator = nets
+    assert kinds(generator.fc) + kinds(generator.deconv) == [
+        "fc1024", "bn", "relu", "fc6272", "bn", "relu", "upconv64s2", "bn", "relu", "upconv1s2", "sigmoid"]
+    assert kinds(discriminator.body) == ["conv64s2", "lrelu", "conv128s2", "bn", "lrelu", "fc1024", "bn", "lrelu"]
+    assert kinds([discriminator.d_head]) == ["fc1"]
+    assert kinds(discriminator.q_head) == ["fc128", "bn", "lrelu", f"fc{MNIST.q_output_size}"]
+
+
+@pytest.mark.parametrize("dataset", ["mnist", *sorted(PAPER_NETWORKS)])
+def test_stacked_batches_compute_what_separate_calls_do(dataset):
+    """`stacked=2` (speed.stacked_batches): one pass over real and fake stacked gives the
+    outputs, the weight gradients and the batch-norm running statistics of two calls,
+    up to floating-point order."""
+    import copy
+
+    network, shape, spec, _ = PAPER_NETWORKS.get(dataset, ("mnist", (1, 28, 28), MNIST, None))
+    torch.manual_seed(0)
+    _, separate = build_networks(network, spec, shape, 0.1, 0.02)
+    stacked = copy.deepcopy(separate)
+    real, fake = torch.rand(6, *shape), torch.rand(6, *shape) * 0.5  # unlike batches: per-batch statistics differ
+    d_real, _ = separate(real)
+    d_fake, q_fake = separate(fake)
+    logits, q = stacked(torch.cat([real, fake]), stacked=2)
+    torch.testing.assert_close(logits, torch.cat([d_real, d_fake]))
+    torch.testing.assert_close(q[6:], q_fake)
+    (d_real.sum() + d_fake.square().sum() + q_fake.sum()).backward()
+    (logits[:6].sum() + logits[6:].square().sum() + q[6:].sum()).backward()
+    for (name, a), b in zip(separate.named_parameters(), stacked.parameters()):
+        # sums over the batch in another order: equal to float32's precision at the gradient's scale
+        assert (b.grad - a.grad).abs().max() <= 1e-5 * a.grad.abs().max(), name
+    for (name, a), b in zip(separate.named_buffers(), stacked.buffers()):
+        torch.testing.assert_close(b, a, msg=name)
+    # one pass with ordinary (joint) batch norm is a different computation: the test can fail
+    joint_logits, _ = copy.deepcopy(stacked)(torch.cat([real, fake]))
+    assert not torch.allclose(joint_logits, logits, atol=1e-3)

@@ -42,6 +42,8 @@ class SpeedOptions:
     bf16_autocast: bool = True
     fused_adam: bool = True
     channels_last: bool = False
+    stacked_batches: bool = True
+    keep_freed_memory: bool = True
 
 
 @dataclass(frozen=True)
@@ -93,10 +95,12 @@ class ExperimentConfig:
         """Hash of every setting that changes what training computes.
 
         Name, description and the number of iterations are left out: a run may be
-        continued for more iterations, or renamed, and stay the same computation."""
+        continued for more iterations, or renamed, and stay the same computation; so is
+        `speed.keep_freed_memory`, which changes where memory comes from, not what is computed."""
         settings = self.to_dict()
         for key in ("name", "description", "iterations"):
             settings.pop(key)
+        settings["speed"].pop("keep_freed_memory")
         return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
 

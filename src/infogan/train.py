@@ -33,6 +33,7 @@ import torch.nn.functional as F
 import yaml
 
 from infogan import __version__, checkpoint, rundir
+from infogan.allocator import keep_freed_memory
 from infogan.atomic import atomic_path, write_json
 from infogan.config import ExperimentConfig
 from infogan.data.hdf5 import read_info, read_split
@@ -225,7 +226,13 @@ def discriminate(d, real, fake, config: ExperimentConfig, q_trains_body=True, ju
     generator's step) separate batches skip the real images; D's logit on them is None.
     """
     if config.discriminator_batch == "separate":
-        d_real = d(real)[0] if judge_real else None
+        if not judge_real:
+            d_fake, q_fake = d(fake, q_trains_body=q_trains_body)
+            return None, d_fake, q_fake
+        if config.speed.stacked_batches:
+            logits, q = d(torch.cat([real, fake]), q_trains_body=q_trains_body, stacked=2)
+            return logits[:real.shape[0]], logits[real.shape[0]:], q[real.shape[0]:]
+        d_real = d(real)[0]
         d_fake, q_fake = d(fake, q_trains_body=q_trains_body)
         return d_real, d_fake, q_fake
     batch = real.shape[0]
@@ -357,6 +364,8 @@ def _train_as_sole_writer(config, data_path, run_dir, seed, checkpoint_every, lo
     autocast, use_bf16 = autocast_for(config, device)
     if device.type == "cpu":
         torch.use_deterministic_algorithms(True)
+        if config.speed.keep_freed_memory:
+            keep_freed_memory()
     state = new_state(config, seed, device)
     if resumable_path.exists():
         payload = checkpoint.load(resumable_path, map_location=device)
