@@ -263,6 +263,49 @@ def test_sweep_changes_only_the_swept_code(trained_run):
     assert not torch.equal(images[1, 0], images[1, 1])  # draws differ in noise and category
 
 
+def test_evaluate_reports_an_accuracy_known_in_advance(trained_run, data_files, tmp_path):
+    """A test split whose labels are made from Q's own categories, renamed by a permutation,
+    with every fourth image of each category given another label: the best one-to-one
+    matching is the permutation, so evaluate() must report exactly the share left intact."""
+    from infogan.data.hdf5 import Split, read_split, write_dataset
+
+    config, _, discriminator, _ = checkpoint.load_trained(trained_run)
+    images = read_split(data_files["factors"], "test").images
+    q = evaluation.predict_codes(discriminator, config, images, torch.device("cpu"))
+    predicted = config.latent.split_q_output(q)[0][0].argmax(1).numpy()  # the first categorical code's logits
+    permutation = np.random.default_rng(0).permutation(10)
+    labels = permutation[predicted]
+    changed = np.concatenate([np.flatnonzero(predicted == c)[::4] for c in range(10)])
+    labels[changed] = (labels[changed] + 1) % 10
+    data = tmp_path / "known.h5"
+    write_dataset(data, dataset="tiny", source="synthetic",
+                  splits={"train": Split(images=images, labels=labels), "test": Split(images=images, labels=labels)})
+    result = evaluation.evaluate(trained_run, data, tmp_path / "known.json", device="cpu", samples=64, draws=2)
+    assert result["categorical_accuracy"] == pytest.approx(1 - len(changed) / len(labels))
+    assert len(changed) > 0 and len(set(predicted)) > 1  # the answer is not trivially 1.0
+
+
+def test_sweep_holds_every_other_input_fixed_per_draw(trained_run):
+    """What the generator is given, column by column: only the swept code's input moves; the
+    noise and the other codes of each draw are the same in every column (a sweep that redrew
+    them per column would show noise, not the code, and still change the images)."""
+    config, generator, _, _ = checkpoint.load_trained(trained_run)
+    spec = config.latent
+    inputs = []
+    hook = generator.register_forward_pre_hook(lambda module, args: inputs.append(args[0].clone()))
+    try:
+        sweep_code(generator, spec, "continuous", 1, [-2.0, 0.0, 2.0], draws=4, seed=0, device=torch.device("cpu"))
+    finally:
+        hook.remove()
+    assert len(inputs) == 3 and inputs[0].shape == (4, spec.generator_input_size)
+    swept = spec.generator_input_size - spec.continuous + 1  # the column of continuous code 1
+    for column, value in zip(inputs, [-2.0, 0.0, 2.0]):
+        assert torch.all(column[:, swept] == value)
+        others = torch.cat([column[:, :swept], column[:, swept + 1:]], dim=1)
+        assert torch.equal(others, torch.cat([inputs[0][:, :swept], inputs[0][:, swept + 1:]], dim=1))
+    assert not torch.equal(inputs[0][0, :spec.noise_size], inputs[0][1, :spec.noise_size])  # draws differ
+
+
 def test_mutual_information_estimate_is_seeded(trained_run):
     config, generator, discriminator, _ = checkpoint.load_trained(trained_run)
     cpu = torch.device("cpu")

@@ -82,6 +82,15 @@ def test_a_finished_run_gives_its_networks_measured_rate(tmp_path, write_tiny_da
     assert rate.runs == (str(run.path),)
 
 
+def test_a_resumed_run_is_timed_over_all_its_iterations(tmp_path, write_tiny_dataset):
+    """run.json's train_seconds of a resumed run include the time before the resume (it
+    travels in the checkpoint), so its rate is that of all its iterations, as if uninterrupted."""
+    run = _tiny_run(tmp_path, write_tiny_dataset)
+    resumed = dataclasses.replace(run, info={**run.info, "resumed_from_iteration": 2})
+    assert measured_rates([resumed])[("mnist", "cpu")].flops_per_second == pytest.approx(
+        measured_rates([run])[("mnist", "cpu")].flops_per_second)
+
+
 def test_plan_uses_a_measured_gpu_rate_where_there_is_one_and_says_when_it_assumes():
     jobs = [job for job in pipeline_jobs(REPO_CONFIG) if job.config.network in ("mnist", "faces")]
     rates = {("mnist", "cpu"): Rate("mnist", "cpu", 1e11, ("a",)),

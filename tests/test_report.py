@@ -15,6 +15,7 @@ import pytest
 import torch
 import yaml
 from matplotlib.figure import Figure
+from conftest import skip_or_fail
 from PIL import Image
 
 from infogan import figures, rundir
@@ -42,12 +43,14 @@ RED = np.array([0xB0, 0x00, 0x20])
 
 
 def write_run(root, experiment, seed, data_path, *, source="real", mi=2.28, iterations=1200):
-    """A run directory as `infogan train` leaves it (no final.pt), with L_I constant at `mi`."""
+    """A run directory as `infogan train` leaves it (no final.pt), with L_I constant at `mi`
+    (or `mi(iteration)` where `mi` is a function)."""
     run_dir = Path(root) / experiment / f"seed{seed}"
     run_dir.mkdir(parents=True)
     config = load_experiment(experiment, EXPERIMENTS)
     (run_dir / "config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
-    lines = [{"iteration": i, "d_loss": 1.2, "g_loss": 0.9, "mi_categorical": mi, "mi_continuous": 0.1,
+    lines = [{"iteration": i, "d_loss": 1.2, "g_loss": 0.9, "mi_categorical": mi(i) if callable(mi) else mi,
+              "mi_continuous": 0.1,
               "d_real": 0.6, "d_fake": 0.4, "images_per_second": 1000.0} for i in range(10, iterations + 1, 10)]
     (run_dir / "metrics.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
     dataset = "mnist" if source == "real" else "synthetic_digits"
@@ -296,6 +299,18 @@ def test_h_of_c_in_a_rule_is_computed_from_the_experiments_codes(tmp_path, real_
     assert row.rule.endswith(f"H(c) = ln 10 + ln 10 + ln 10 + ln 10 = {4 * LN10:.3f}") and row.status == "met"
 
 
+@pytest.mark.parametrize("inside, outside, status", [(LN10, 1.0, "met"), (1.0, LN10, "not met")])
+def test_the_l_i_claim_averages_exactly_its_window(tmp_path, real_data, inside, outside, status):
+    """L_I at H(c) only on iterations 901-1000 (the claim's window) is met; at H(c) everywhere
+    but there is not met: a window shifted by one log step, or the whole run, would judge otherwise."""
+    claim = load_paper_claims()["claims"]["infogan_mutual_information"]
+    first, last = claim["at_iteration"] - claim["window"] + 1, claim["at_iteration"]
+    run = rundir.load_run(write_run(tmp_path / "r", "mnist_infogan", 1, real_data,
+                                    mi=lambda i: inside if first <= i <= last else outside))
+    [row] = [r for r in claim_checks.check_claims([run], [], load_paper_claims()["claims"]) if "L_I" in r.claim]
+    assert row.status == status, row.ours
+
+
 def test_window_mean_uses_the_half_open_window():
     metrics = [{"iteration": i, "x": float(i)} for i in (890, 900, 910, 1000, 1010)]
     assert claim_checks.window_mean(metrics, "x", 900, 1000) == 955.0
@@ -396,10 +411,11 @@ def screenshot(html_path, png_path, profile):
     return np.asarray(Image.open(png_path).convert("RGB")).astype(int)
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (Debian: apt-get install chromium)")
 def test_report_renders_in_headless_chromium(rendered_pipeline, tmp_path):
     """The page renders, the banner shows, and the embedded images load: the screenshot differs
     from one of the same page with every image replaced by a broken one."""
+    if CHROMIUM is None:
+        skip_or_fail("chromium is not installed (Debian: apt-get install chromium)")
     shot = screenshot(rendered_pipeline, tmp_path / "report.png", tmp_path / "profile")
     assert shot.shape == (4000, 1280, 3) and shot.std() > 20  # not blank
     assert (np.abs(shot[:80] - RED).sum(axis=2) < 30).mean() > 0.5  # the banner across the top

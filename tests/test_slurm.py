@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import skip_or_fail
 from pipeline_helpers import BIN, copy_project, env_for, snakemake
 from slurm_cluster import ClusterUnavailable, SlurmCluster, missing_requirements
 
@@ -42,13 +43,13 @@ def cluster(tmp_path_factory):
     """A running single-node SLURM, stopped after the module's tests (also when they fail)."""
     reason = missing_requirements()
     if reason:
-        pytest.skip(f"no SLURM cluster can be started here: {reason}")
+        skip_or_fail(f"no SLURM cluster can be started here: {reason}")
     cluster = SlurmCluster(tmp_path_factory.mktemp("slurm"))
     try:
         try:
             cluster.start()
         except ClusterUnavailable as error:
-            pytest.skip(f"the SLURM daemons did not come up: {error}")
+            skip_or_fail(f"the SLURM daemons did not come up: {error}")
         yield cluster
     finally:
         cluster.stop()

@@ -198,8 +198,12 @@ def test_speed_settings_are_recorded_and_bf16_changes_the_numbers(uninterrupted)
         assert run_info["bf16_autocast_used"] == (bf16 and available)
         saved = yaml.safe_load((run_dir / "config.yaml").read_text())
         assert saved["speed"] == {**make_config().to_dict()["speed"], **overrides.get("speed", {})}
-    if available:
-        assert differing_tensors(uninterrupted("default") / "final.pt", uninterrupted("fp32") / "final.pt")
+    default, fp32 = uninterrupted("default") / "final.pt", uninterrupted("fp32") / "final.pt"
+    if available:  # bf16 products: other numbers than fp32's
+        assert differing_tensors(default, fp32)
+    else:  # the switch must then change nothing: the default run is the fp32 run, bit for bit
+        assert not differing_tensors(default, fp32)
+    print(f"bf16 {'available: the default run differs from fp32' if available else 'unavailable: default == fp32'}")
 
 
 # --- run directory ------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 
 from infogan import __version__, gpu_slots
+from infogan.atomic import refused_write
 from infogan.data import REGISTRY
 from infogan.errors import ConfigError, InfoganError
 
@@ -276,6 +277,12 @@ def main(argv=None):
         args.func(args)
     except InfoganError as exc:
         print(f"infogan {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # a write outside atomic_path (a folder, a lock, a log line) the disk refused
+        refusal = refused_write(exc.filename, exc)
+        if refusal is None:
+            raise
+        print(f"infogan {args.command}: error: {refusal}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"infogan {args.command}: interrupted", file=sys.stderr)

@@ -32,3 +32,7 @@ class CheckpointError(InfoganError):
 
 class TrainingDiverged(InfoganError):
     """A loss became NaN or infinite; the last good checkpoint was left untouched."""
+
+
+class WriteError(InfoganError):
+    """A file could not be written: the disk is full or read-only, or permission is denied."""

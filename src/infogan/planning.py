@@ -94,10 +94,10 @@ def measured_rates(runs) -> dict[tuple[str, str], Rate]:
     totals = {}
     for run in runs:
         info, config = run.info, run.config
-        trained = info["iterations"] - info.get("resumed_from_iteration", 0)
-        if not info.get("finished") or info.get("train_seconds", 0) <= 0 or trained <= 0:
+        # train_seconds travels in the checkpoint, so a resumed run's covers all its iterations
+        if not info.get("finished") or info.get("train_seconds", 0) <= 0 or info["iterations"] <= 0:
             continue  # nothing timed to learn from
-        flops = flops_per_iteration(config) * trained
+        flops = flops_per_iteration(config) * info["iterations"]
         key = (config.network, "cuda" if str(info["device"]).startswith("cuda") else "cpu")
         seen_flops, seen_seconds, names = totals.get(key, (0.0, 0.0, ()))
         totals[key] = (seen_flops + flops, seen_seconds + info["train_seconds"], (*names, str(run.path)))

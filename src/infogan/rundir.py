@@ -24,6 +24,7 @@ from typing import NamedTuple
 
 import yaml
 
+from infogan.atomic import refused_write
 from infogan.config import ExperimentConfig, config_from_dict
 from infogan.errors import InfoganError
 
@@ -71,18 +72,20 @@ def sole_writer(run_dir):
     if path.parent.exists() and not path.parent.is_dir():
         raise InfoganError(f"{path.parent}: exists and is not a folder; give the run a folder of its own")
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as handle:
+    with open(path, "a+b", buffering=0) as handle:  # unbuffered: a refused write fails here, not at close
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             handle.seek(0)
-            holder = handle.read().strip() or "unknown"
+            holder = handle.read().decode().strip() or "unknown"
             raise InfoganError(f"{path.parent}: another process (pid {holder}) is training this run; "
                                "wait for it to finish or stop it, then run the same command again") from None
         handle.seek(0)
         handle.truncate()
-        handle.write(f"{os.getpid()}\n")
-        handle.flush()
+        try:
+            handle.write(f"{os.getpid()}\n".encode())
+        except OSError as exc:
+            raise refused_write(path, exc) or exc from None
         try:
             yield
         finally:

@@ -17,6 +17,7 @@ label or factor edited afterwards (which would change every accuracy silently) i
 """
 
 import hashlib
+import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,25 +97,29 @@ def write_dataset(path, *, dataset, source, splits, description="", raw_checksum
     """Write `splits` (name -> Split) to `path` atomically, in the layout above."""
     if source not in SOURCES:
         raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
+    # Built in memory, then written in one go: HDF5 meeting a full disk mid-file leaves its
+    # library in a state that crashes the interpreter, while a plain write fails cleanly.
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as f:
+        f.attrs["format_version"] = FORMAT_VERSION
+        f.attrs["dataset"] = dataset
+        f.attrs["source"] = source
+        f.attrs["description"] = description
+        f.attrs["raw_checksums"] = json.dumps(raw_checksums or {}, sort_keys=True)
+        f.attrs["created_by"] = f"infogan {__version__}"
+        for name, split in splits.items():
+            labels = None if split.labels is None else np.asarray(split.labels, dtype=np.int64)
+            factors = None if split.factors is None else np.asarray(split.factors, dtype=np.float32)
+            names = None if factors is None else [str(n) for n in split.factor_names]
+            group = f.create_group(name)
+            group.attrs["sha256"] = split_digest(split.images, labels, factors, names)
+            group.create_dataset("images", data=split.images, chunks=True, compression="gzip", compression_opts=1)
+            if labels is not None:
+                group.create_dataset("labels", data=labels)
+            if factors is not None:
+                group.create_dataset("factors", data=factors).attrs["names"] = names
     with atomic_path(path) as tmp:
-        with h5py.File(tmp, "w") as f:
-            f.attrs["format_version"] = FORMAT_VERSION
-            f.attrs["dataset"] = dataset
-            f.attrs["source"] = source
-            f.attrs["description"] = description
-            f.attrs["raw_checksums"] = json.dumps(raw_checksums or {}, sort_keys=True)
-            f.attrs["created_by"] = f"infogan {__version__}"
-            for name, split in splits.items():
-                labels = None if split.labels is None else np.asarray(split.labels, dtype=np.int64)
-                factors = None if split.factors is None else np.asarray(split.factors, dtype=np.float32)
-                names = None if factors is None else [str(n) for n in split.factor_names]
-                group = f.create_group(name)
-                group.attrs["sha256"] = split_digest(split.images, labels, factors, names)
-                group.create_dataset("images", data=split.images, chunks=True, compression="gzip", compression_opts=1)
-                if labels is not None:
-                    group.create_dataset("labels", data=labels)
-                if factors is not None:
-                    group.create_dataset("factors", data=factors).attrs["names"] = names
+        tmp.write_bytes(buffer.getbuffer())
 
 
 def _open(path):
