@@ -1,5 +1,6 @@
 import gzip
 import logging
+import re
 import shutil
 import struct
 
@@ -151,6 +152,14 @@ def test_prepare_uses_mirrors_from_environment(http_server, tiny_mnist, tmp_path
     monkeypatch.setenv(mnist.MIRRORS_ENV, server.url)
     mnist.prepare(tmp_path / "mnist.h5", tmp_path / "raw", files=files, split_sizes=SIZES)
     assert sorted(server.requests) == sorted("/" + remote.name for remote in files.values())
+
+
+@pytest.mark.parametrize("value", ["ftp//x", "127.0.0.1:8000/mnist", "gopher://x", "http://"])
+def test_a_malformed_mirror_url_is_named(value, tmp_path, monkeypatch):
+    monkeypatch.setenv(mnist.MIRRORS_ENV, f"http://127.0.0.1:1/ok,{value}")
+    with pytest.raises(DownloadError, match=rf"\${mnist.MIRRORS_ENV}: '{re.escape(value)}' is not a base URL"):
+        mnist.prepare(tmp_path / "mnist.h5", tmp_path / "raw")
+    assert not (tmp_path / "raw").exists() and not (tmp_path / "mnist.h5").exists()
 
 
 def test_prepare_rejects_corrupt_idx_from_mirror(http_server, tiny_mnist, tmp_path):

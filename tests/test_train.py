@@ -254,6 +254,22 @@ def test_finished_run_is_not_trained_again(uninterrupted, data):
             (run_dir / "run.json").read_text()) == before
 
 
+def test_a_kill_between_final_pt_and_run_json_is_mended_by_the_next_call(uninterrupted, data, tmp_path):
+    """final.pt is written before run.json says finished; a process killed between the two
+    leaves finished: false, and the same command then marks it finished, without training."""
+    import shutil
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(uninterrupted(), run_dir)
+    info = json.loads((run_dir / "run.json").read_text())
+    (run_dir / "run.json").write_text(json.dumps({k: v for k, v in info.items() if k != "train_seconds"}
+                                                 | {"finished": False}))
+    before = sha256(run_dir / "final.pt")
+    run_training(make_config(), data, run_dir)
+    assert json.loads((run_dir / "run.json").read_text()) == info
+    assert sha256(run_dir / "final.pt") == before
+
+
 # --- the command line: killed, stopped, and uninterrupted runs ---------------------------------
 
 CLI_ITERATIONS, CLI_CHECKPOINT_EVERY, CLI_LOG_EVERY = 12, 4, 2
@@ -378,7 +394,7 @@ def test_killed_run_metrics_have_every_iteration_once(cli_runs):
 def test_sigterm_stops_at_an_iteration_boundary_with_one_line(cli_runs):
     dirs, state = cli_runs["dirs"], cli_runs["at_interruption"]["stopped"]
     process = cli_runs["first"]["stopped"]
-    assert cli_runs["status"]["stopped"] == 1
+    assert cli_runs["status"]["stopped"] == 128 + signal.SIGTERM  # as a shell reports it (Ctrl-C: 130)
     assert "Traceback" not in process.stderr
     errors = [line for line in process.stderr.splitlines() if "error" in line]
     assert len(errors) == 1
@@ -510,10 +526,19 @@ def test_checkpoint_of_another_experiment_is_refused(data, tmp_path):
     assert sha256(resumable) == digest and (tmp_path / "run.json").read_text() == run_json
     assert not (tmp_path / "final.pt").exists()
 
+    # a checkpoint further on than the iterations asked for is not passed off as that run
+    with pytest.raises(CheckpointError, match=rf"already at iteration {stopped_at}, past the 1 asked for"):
+        run_training(make_config("mnist_gan", iterations=1), data, tmp_path)
+    assert sha256(resumable) == digest and not (tmp_path / "final.pt").exists()
+
     # the number of iterations is not a setting: the run continues with a new end
     run_training(make_config("mnist_gan", iterations=stopped_at + 1), data, tmp_path, checkpoint_every=2)
     assert checkpoint.load(tmp_path / "final.pt")["iteration"] == stopped_at + 1
     assert json.loads((tmp_path / "run.json").read_text())["experiment"] == "mnist_gan"
+
+
+class NotWeights:
+    """A Python object pickled into a checkpoint, which loading must refuse unread."""
 
 
 def test_damaged_checkpoints_are_refused_by_name(uninterrupted, data, tmp_path):
@@ -535,6 +560,13 @@ def test_damaged_checkpoints_are_refused_by_name(uninterrupted, data, tmp_path):
             # nothing else written (the lock a training process holds is all it adds)
             assert sorted(p.name for p in run_dir.iterdir()) == sorted([name, ".train.lock"] if name == "checkpoint.pt"
                                                                        else [name])
+
+    pickled = tmp_path / "pickled"
+    pickled.mkdir()
+    torch.save({"generator": NotWeights()}, pickled / "checkpoint.pt")  # a class weights_only refuses
+    with pytest.raises(CheckpointError, match=r"holds pickled Python objects \(test_train.NotWeights\)") as refused:
+        run_training(make_config(), data, pickled)
+    assert "weights_only=False" not in str(refused.value) and str(pickled / "checkpoint.pt") in str(refused.value)
 
     foreign = tmp_path / "foreign"
     foreign.mkdir()

@@ -10,6 +10,7 @@ Two kinds, one format (a dict of tensors and plain data, loadable with
   written once at the end. Evaluation, figures and DVC use only this one.
 """
 
+import pickle
 from pathlib import Path
 
 import torch
@@ -36,6 +37,15 @@ def load(path, map_location="cpu") -> dict:
         raise CheckpointError(f"{path}: no such checkpoint")
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as exc:  # torch's own message would advise loading it unsafely
+        message = str(exc)
+        if "Unsupported global: GLOBAL " in message:
+            found = message.split("Unsupported global: GLOBAL ", 1)[1].split()[0]
+            raise CheckpointError(f"{path}: holds pickled Python objects ({found}), which no infogan checkpoint "
+                                  "contains, so it is refused unread (unpickling runs code); use a checkpoint "
+                                  "written by `infogan train`") from None
+        detail = next((line.strip() for line in message.splitlines()[1:] if line.strip() and "error" not in line), "")
+        raise CheckpointError(f"{path}: unreadable checkpoint (not a valid checkpoint pickle: {detail})") from None
     except Exception as exc:  # torch raises many types for a damaged zip or pickle
         raise CheckpointError(f"{path}: unreadable checkpoint ({type(exc).__name__}: {exc})".splitlines()[0]) from None
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:

@@ -16,7 +16,7 @@ import yaml
 from infogan import __version__, gpu_slots
 from infogan.atomic import refused_write
 from infogan.data import REGISTRY
-from infogan.errors import ConfigError, InfoganError
+from infogan.errors import ConfigError, InfoganError, Stopped
 
 
 def positive_int(text) -> int:
@@ -277,7 +277,7 @@ def main(argv=None):
         args.func(args)
     except InfoganError as exc:
         print(f"infogan {args.command}: error: {exc}", file=sys.stderr)
-        return 1
+        return 128 + exc.signum if isinstance(exc, Stopped) else 1
     except OSError as exc:  # a write outside atomic_path (a folder, a lock, a log line) the disk refused
         refusal = refused_write(exc.filename, exc)
         if refusal is None:

@@ -36,3 +36,12 @@ class TrainingDiverged(InfoganError):
 
 class WriteError(InfoganError):
     """A file could not be written: the disk is full or read-only, or permission is denied."""
+
+
+class Stopped(InfoganError):
+    """Training stopped by a signal (Ctrl-C, SIGTERM) after saving a checkpoint; the command
+    exits with 128 + the signal's number, as a shell reports a process the signal ended."""
+
+    def __init__(self, message, signum):
+        super().__init__(message)
+        self.signum = signum

@@ -37,7 +37,7 @@ from infogan.allocator import keep_freed_memory
 from infogan.atomic import atomic_path, write_json
 from infogan.config import ExperimentConfig
 from infogan.data.hdf5 import read_info, read_split
-from infogan.errors import CheckpointError, DatasetFileError, InfoganError, TrainingDiverged
+from infogan.errors import CheckpointError, DatasetFileError, InfoganError, Stopped, TrainingDiverged
 from infogan.nets import OUTPUT_RANGE, build_networks
 from infogan.progress import progress
 
@@ -354,6 +354,11 @@ def _finished(config, run_dir, seed) -> bool:
     if payload["iteration"] < config.iterations:
         raise InfoganError(f"{final_path}: run finished at iteration {payload['iteration']}, fewer than "
                            f"{config.iterations}; delete it to train again")
+    info_path = rundir.files(run_dir).info
+    if info_path.exists():  # a process killed between final.pt and run.json left it unfinished
+        info = json.loads(info_path.read_text())
+        if not info.get("finished"):
+            write_json(info_path, {**info, "finished": True, "train_seconds": payload["train_seconds"]})
     return True
 
 
@@ -373,6 +378,10 @@ def _train_as_sole_writer(config, data_path, run_dir, seed, checkpoint_every, lo
         if payload["data"].get("images_sha256") != data["images_sha256"]:
             raise CheckpointError(f"{resumable_path}: trained on other images ({payload['data']['source']} "
                                   f"{payload['data']['path']}) than those in {data_path}; use another --out")
+        if payload["iteration"] > config.iterations:
+            raise CheckpointError(f"{resumable_path}: already at iteration {payload['iteration']}, past the "
+                                  f"{config.iterations} asked for; ask for {payload['iteration']} or more, or "
+                                  "delete it to train again from the start")
         restore(state, payload)
     run_dir.mkdir(parents=True, exist_ok=True)
     for stale in run_dir.glob(".*.part"):  # left by a process killed while writing a checkpoint
@@ -439,8 +448,8 @@ def _train_as_sole_writer(config, data_path, run_dir, seed, checkpoint_every, lo
             if due_checkpoint and state.iteration < config.iterations:
                 checkpoint.save(resumable_payload(state, config, seed, data), resumable_path)
             if stop.signal is not None and state.iteration < config.iterations:
-                raise InfoganError(f"stopped by signal {stop.signal} at iteration {state.iteration}; "
-                                   f"{resumable_path} saved, run the same command to continue")
+                raise Stopped(f"stopped by signal {stop.signal} at iteration {state.iteration}; "
+                              f"{resumable_path} saved, run the same command to continue", stop.signal)
 
     checkpoint.save(final_payload(state, config, seed, data), final_path)
     resumable_path.unlink(missing_ok=True)

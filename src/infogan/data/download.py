@@ -93,12 +93,21 @@ class _AttemptFailed(Exception):
         self.checksum = checksum
 
 
+MIRROR_SCHEMES = ("http", "https", "file")
+
+
 def mirrors_from(env_name, mirrors=None) -> tuple[str, ...] | None:
     """Base URLs that replace a dataset's published hosts: `mirrors`, else the comma-separated
     $`env_name` (e.g. INFOGAN_MNIST_MIRRORS), else None: use the published hosts."""
+    where = "mirrors" if mirrors is not None else f"${env_name}"
     if mirrors is None:
         mirrors = os.environ.get(env_name, "").split(",")
     bases = tuple(base.strip() for base in mirrors if base.strip())
+    for base in bases:
+        scheme, separator, rest = base.partition("://")
+        if not separator or scheme.lower() not in MIRROR_SCHEMES or not rest:
+            raise DownloadError(f"{where}: {base!r} is not a base URL; give comma-separated URLs such as "
+                                f"http://127.0.0.1:8000/mnist ({', '.join(MIRROR_SCHEMES)})")
     return bases or None
 
 
