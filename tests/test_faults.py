@@ -1,4 +1,5 @@
-"""Fault injection through the real command line: a full disk and a read-only one under every
+"""Fault injection through the command line (`infogan.cli.main`, in this process: what a
+shell would print and the status it would get): a full disk and a read-only one under every
 subcommand that writes. Each must end with one line naming the file and the fix, exit 1, no
 traceback, and leave nothing that looks finished (no destination file, no `.part` left).
 
@@ -9,15 +10,16 @@ resume after SIGKILL or SIGTERM at any point, a second writer refused with the h
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+import torch
 from conftest import skip_or_fail
 
+from infogan.cli import main
 from infogan.data import synthetic_digits
 
-COMMAND = [sys.executable, "-m", "infogan.cli"]
+torch.set_num_threads(1)
 
 
 def mount_tmpfs(folder: Path, options: str):
@@ -58,12 +60,11 @@ def finished_run(tmp_path_factory):
     data = root / "digits.h5"
     synthetic_digits.prepare(data, n_train=64, n_test=32, seed=0)
     run = root / "run"
-    environment = {**os.environ, "OMP_NUM_THREADS": "1"}
     for args in (["train", "mnist_infogan", "--data", data, "--out", run, "--iterations", "2", "--device", "cpu",
                   "--set", "batch_size=8"],
                  ["evaluate", run, "--data", data, "--out", root / "eval.json", "--samples", "32", "--draws", "2"],
                  ["figure", "1", "--infogan-runs", run, "--gan-runs", run, "--out-dir", root / "figures"]):
-        subprocess.run([*COMMAND, *map(str, args)], check=True, capture_output=True, env=environment)
+        assert main([str(a) for a in args]) == 0
     return {"data": data, "run": run, "evaluation": root / "eval.json", "figure": root / "figures" / "figure1.json"}
 
 
@@ -83,9 +84,21 @@ def commands(out: Path, good):
     ]
 
 
-def run_cli(args):
-    return subprocess.run([*COMMAND, *map(str, args)], capture_output=True, text=True,
-                          env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=300)
+class Done:
+    """A command's exit status and what it printed to stderr."""
+
+    def __init__(self, returncode, stderr):
+        self.returncode, self.stderr = returncode, stderr
+
+
+@pytest.fixture
+def run_cli(capsys):
+    def run(args):
+        capsys.readouterr()
+        status = main([str(a) for a in args])
+        return Done(status, capsys.readouterr().err)
+
+    return run
 
 
 def assert_one_line_naming(done, command, named: Path, reason):
@@ -104,7 +117,7 @@ def leftovers(folder: Path):
 
 
 @pytest.mark.parametrize("command", ["prepare", "train", "evaluate", "figure", "report"])
-def test_a_full_disk_is_named_in_one_line_and_nothing_looks_finished(command, disks, finished_run):
+def test_a_full_disk_is_named_in_one_line_and_nothing_looks_finished(command, disks, finished_run, run_cli):
     full, _ = disks
     name, args, named = next(c for c in commands(full, finished_run) if c[0] == command)
     done = run_cli(args)
@@ -117,7 +130,7 @@ def test_a_full_disk_is_named_in_one_line_and_nothing_looks_finished(command, di
 
 
 @pytest.mark.parametrize("command", ["prepare", "train", "evaluate", "figure", "report"])
-def test_a_read_only_disk_is_named_in_one_line(command, disks, finished_run):
+def test_a_read_only_disk_is_named_in_one_line(command, disks, finished_run, run_cli):
     _, read_only = disks
     name, args, named = next(c for c in commands(read_only, finished_run) if c[0] == command)
     done = run_cli(args)
@@ -125,7 +138,7 @@ def test_a_read_only_disk_is_named_in_one_line(command, disks, finished_run):
     assert leftovers(read_only) == []
 
 
-def test_a_disk_that_fills_during_training_is_named_and_the_run_is_not_finished(tmp_path, finished_run):
+def test_a_disk_that_fills_during_training_is_named_and_the_run_is_not_finished(tmp_path, finished_run, run_cli):
     """Room for the run's small files but not for a checkpoint (about 7 MB for batch 8)."""
     small = tmp_path / "small"
     mount_tmpfs(small, "size=2m")
@@ -138,3 +151,14 @@ def test_a_disk_that_fills_during_training_is_named_and_the_run_is_not_finished(
         assert not list((small / "run").glob(".*.part"))
     finally:
         subprocess.run(["umount", "--lazy", str(small)], check=False)
+
+
+@pytest.mark.parametrize("command", ["prepare", "evaluate", "report"])
+def test_a_folder_given_for_a_file_is_named(command, tmp_path, finished_run, run_cli):
+    folder = tmp_path / "a_folder"
+    (folder / "kept").mkdir(parents=True)
+    name, args, _ = next(c for c in commands(tmp_path, finished_run) if c[0] == command)
+    args = [*args[:args.index("--out") + 1], folder, *args[args.index("--out") + 2:]]
+    done = run_cli(args)
+    assert_one_line_naming(done, name, folder, "is a folder, not a file")
+    assert [p.name for p in folder.iterdir()] == ["kept"]

@@ -63,6 +63,8 @@ def atomic_path(destination):
     The file gets the permissions a plain `open` would give it (mkstemp's are 0600).
     """
     destination = Path(destination)
+    if destination.is_dir():
+        raise WriteError(f"{destination}: is a folder, not a file; give a file's name (e.g. {destination / 'out'})")
     try:
         destination.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{destination.name}.", suffix=".part", dir=destination.parent)
