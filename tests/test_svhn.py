@@ -191,8 +191,13 @@ def test_placed_mat_without_x_is_named(tiny_svhn, tmp_path, closed_port_url):
         (np.zeros((32, 32, 3, 30), np.uint8), np.ones((29, 1), np.uint8), r"y has shape \(29, 1\) for 30 images"),
         (np.zeros((32, 32, 3, 30), np.uint8), np.zeros((30, 1), np.uint8), r"labels span 0-0, SVHN's are 1-10"),
         (np.zeros((32, 32, 3, 25), np.uint8), np.ones((25, 1), np.uint8), r"25 images, expected 30"),
+        (np.zeros((32, 32, 3, 30), np.uint8), (np.arange(30) % 10 + 1).reshape(-1, 1).astype(np.uint8),
+         r"100% of its images are one flat colour"),
+        (svhn_arrays(30, 0)[0], np.ones((30, 1), np.uint8), r"label counts \[0, 30, 0"),
+        (svhn_arrays(30, 0)[0], (np.arange(30) % 9 + 1).reshape(-1, 1).astype(np.uint8), r"label counts \[0, "),
     ],
-    ids=["image-size", "dtype", "label-count", "label-range", "image-count"],
+    ids=["image-size", "dtype", "label-count", "label-range", "image-count", "all-zero-imitation", "one-label",
+         "a-digit-missing"],
 )
 def test_content_checks_name_the_file(tmp_path, x, y, message):
     path = write_mat(tmp_path / "train_32x32.mat", X=x, y=y)
