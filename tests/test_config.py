@@ -223,7 +223,7 @@ def test_fingerprint_ignores_iterations_and_description_only():
         dataclasses.replace(base, speed=SpeedOptions(bf16_autocast=False)),
         dataclasses.replace(base, speed=SpeedOptions(fused_adam=False)),
         dataclasses.replace(base, speed=SpeedOptions(channels_last=True)),
-        dataclasses.replace(base, speed=SpeedOptions(stacked_batches=False)),
+        dataclasses.replace(base, speed=SpeedOptions(stacked_batches=True)),
     ]
     prints = [c.fingerprint() for c in changed]
     assert fingerprint not in prints

@@ -42,7 +42,7 @@ class SpeedOptions:
     bf16_autocast: bool = True
     fused_adam: bool = True
     channels_last: bool = False
-    stacked_batches: bool = True
+    stacked_batches: bool = False
     keep_freed_memory: bool = True
 
 
