@@ -16,11 +16,18 @@ from pathlib import Path
 
 import torch
 
-from infogan.allocator import keep_freed_memory
 from infogan.config import ExperimentConfig
 from infogan.errors import InfoganError
 from infogan.planning import flops_per_iteration
-from infogan.train import EpochBatches, autocast_for, new_state, resolve_device, to_network_range, training_step
+from infogan.train import (
+    EpochBatches,
+    autocast_for,
+    new_state,
+    resolve_device,
+    set_up_process,
+    to_network_range,
+    training_step,
+)
 
 
 def peak_rss_mb() -> float:
@@ -70,10 +77,7 @@ def benchmark(config: ExperimentConfig, iterations=30, warmup=5, device="cpu", t
     if threads:
         torch.set_num_threads(threads)
     device = resolve_device(device)
-    if device.type == "cpu":
-        torch.use_deterministic_algorithms(True)  # as training runs
-        if config.speed.keep_freed_memory:
-            keep_freed_memory()
+    set_up_process(config, device)  # as training does
     generator = torch.Generator().manual_seed(seed)
     images = torch.randint(0, 256, (n_images, *config.image_shape), dtype=torch.uint8, generator=generator).to(device)
     state = new_state(config, seed, device)

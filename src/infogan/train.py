@@ -59,6 +59,15 @@ def bf16_available(device: torch.device) -> bool:
     return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
+def set_up_process(config: ExperimentConfig, device: torch.device):
+    """What training sets for the whole process (and the benchmark, to time the same thing):
+    deterministic algorithms on the CPU, and glibc keeping freed memory where the config says so."""
+    if device.type == "cpu":
+        torch.use_deterministic_algorithms(True)
+        if config.speed.keep_freed_memory:
+            keep_freed_memory()
+
+
 def autocast_for(config: ExperimentConfig, device: torch.device):
     """(a function giving a fresh autocast context for one step, whether it uses bfloat16)."""
     use_bf16 = config.speed.bf16_autocast and bf16_available(device)
@@ -367,10 +376,7 @@ def _train_as_sole_writer(config, data_path, run_dir, seed, checkpoint_every, lo
     run_files = rundir.files(run_dir)
     final_path, resumable_path = run_files.final, run_files.resumable
     autocast, use_bf16 = autocast_for(config, device)
-    if device.type == "cpu":
-        torch.use_deterministic_algorithms(True)
-        if config.speed.keep_freed_memory:
-            keep_freed_memory()
+    set_up_process(config, device)
     state = new_state(config, seed, device)
     if resumable_path.exists():
         payload = checkpoint.load(resumable_path, map_location=device)
