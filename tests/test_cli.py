@@ -91,13 +91,20 @@ def test_unknown_set_key(capsys, data, tmp_path):
 def test_unknown_nested_set_key(capsys, data, tmp_path):
     status, _, err = run_main(capsys, *train_args(data, tmp_path / "run", "--set", "speed.bf16=false"))
     assert status == 1 and len(err) == 1
-    assert_one_error_line(err, "train", "speed", "unknown key 'bf16'")
+    assert_one_error_line(err, "train", "unknown key 'speed.bf16'")
 
 
 def test_set_value_of_the_wrong_type(capsys, data, tmp_path):
     status, _, err = run_main(capsys, *train_args(data, tmp_path / "run", "--set", "speed.fused_adam=maybe"))
     assert status == 1 and len(err) == 1
-    assert_one_error_line(err, "train", "'speed.fused_adam' must be bool")
+    assert_one_error_line(err, "train", "key 'speed.fused_adam' must be true or false, got 'maybe'")
+
+
+def test_set_value_written_as_a_float_without_a_dot(capsys, data, tmp_path):
+    """`--set lr_generator=1e-3` is a number, as YAML 1.2 and people read it, not the text YAML 1.1 makes of it."""
+    status, _, err = run_main(capsys, *train_args(data, tmp_path / "run", "--set", "lr_generator=-1e-3"))
+    assert status == 1 and len(err) == 1
+    assert_one_error_line(err, "train", "key 'lr_generator' must be a positive number, got -0.001")
 
 
 def test_set_without_a_value(capsys, data, tmp_path):

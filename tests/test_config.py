@@ -249,7 +249,7 @@ def test_unknown_key_under_latent(tmp_path):
     entry = paper_entry()
     entry["latent"]["noise_sise"] = 62
     message = config_error(write_experiments(tmp_path, {"exp": entry}))
-    assert "latent" in message and "unknown key 'noise_sise'" in message
+    assert "unknown key 'latent.noise_sise'" in message
     assert "did you mean 'noise_size'" in message
 
 
@@ -257,7 +257,7 @@ def test_unknown_key_under_speed(tmp_path):
     entry = paper_entry()
     entry["speed"]["bf16"] = True
     message = config_error(write_experiments(tmp_path, {"exp": entry}))
-    assert "speed" in message and "unknown key 'bf16'" in message
+    assert "unknown key 'speed.bf16'" in message
 
 
 @pytest.mark.parametrize("key", ["batch_size", "lr_generator", "latent", "network", "description"])
@@ -270,24 +270,27 @@ def test_missing_key_under_latent(tmp_path):
     entry = paper_entry()
     del entry["latent"]["noise_size"]
     message = config_error(write_experiments(tmp_path, {"exp": entry}))
-    assert "latent" in message and "missing key 'noise_size'" in message
+    assert "missing key 'latent.noise_size'" in message
 
 
 @pytest.mark.parametrize("key, value, expected", [
-    ("batch_size", "big", "'batch_size' must be int"),
-    ("batch_size", True, "'batch_size' must be int"),
-    ("iterations", 2.5, "'iterations' must be int"),
-    ("lr_generator", "fast", "'lr_generator' must be float"),
-    ("generator_mutual_information", "yes please", "'generator_mutual_information' must be bool"),
-    ("adam_betas", 0.5, "'adam_betas' must be [beta1, beta2]"),
-    ("image_shape", [28, 28], "'image_shape' must be [channels, height, width]"),
-    ("batch_size", 0, "'batch_size' must be positive"),
-    ("iterations", -1, "'iterations' must be positive"),
-    ("lr_discriminator", -1, "'lr_discriminator' must be positive, got -1.0"),
-    ("adam_betas", [0.5, 2], "'adam_betas' must be two numbers in [0, 1), got [0.5, 2.0]"),
-    ("lambda_continuous", -0.1, "'lambda_continuous' must be 0 or more"),
-    ("init_std", 0, "'init_std' must be positive"),
-    ("train_images", 0, "'train_images' must be positive or null"),
+    ("batch_size", "big", "key 'batch_size' must be a positive integer, got 'big'"),
+    ("batch_size", True, "key 'batch_size' must be a positive integer, got True"),
+    ("iterations", 2.5, "key 'iterations' must be a positive integer, got 2.5"),
+    ("lr_generator", "fast", "key 'lr_generator' must be a positive number, got 'fast'"),
+    ("generator_mutual_information", "yes please", "'generator_mutual_information' must be true or false"),
+    ("adam_betas", 0.5, "key 'adam_betas' must be [beta1, beta2], two numbers in [0, 1), got 0.5"),
+    ("image_shape", [28, 28], "key 'image_shape' must be [channels, height, width]"),
+    ("batch_size", 0, "'batch_size' must be a positive integer, got 0"),
+    ("iterations", -1, "'iterations' must be a positive integer, got -1"),
+    ("lr_discriminator", -1, "'lr_discriminator' must be a positive number, got -1"),
+    ("adam_betas", [0.5, 2], "'adam_betas' must be [beta1, beta2], two numbers in [0, 1), got [0.5, 2]"),
+    ("lambda_continuous", -0.1, "'lambda_continuous' must be 0 or more, got -0.1"),
+    ("init_std", 0, "'init_std' must be a positive number, got 0"),
+    ("train_images", 0, "'train_images' must be a positive integer or null (all images), got 0"),
+    ("lambda_ramp", [10, 5], "'lambda_ramp' needs start <= end, got [10, 5]"),
+    ("lambda_ramp", [0, 5, 9], "'lambda_ramp' must be [start, end] iterations (0 <= start <= end) or null"),
+    ("discriminator_batch", "both", "key 'discriminator_batch' is 'both'; choose one of ['separate', 'joint']"),
 ])
 def test_wrong_type_or_value(tmp_path, key, value, expected):
     message = config_error(write_experiments(tmp_path, {"exp": entry_with(**{key: value})}))
@@ -295,9 +298,10 @@ def test_wrong_type_or_value(tmp_path, key, value, expected):
 
 
 @pytest.mark.parametrize("latent, expected", [
-    ({"categorical": [0]}, "every categorical code needs at least 2 categories, got [0]"),
-    ({"continuous": -1}, "continuous must be 0 or more, got -1"),
-    ({"noise_size": 0}, "noise_size must be at least 1, got 0"),
+    ({"categorical": [0]}, "key 'latent.categorical' must be a list of category counts, each at least 2, e.g. [10], "
+                           "got [0]"),
+    ({"continuous": -1}, "key 'latent.continuous' must be an integer, 0 or more"),
+    ({"noise_size": 0}, "key 'latent.noise_size' must be an integer of at least 1, got 0"),
 ])
 def test_latent_values_out_of_range(tmp_path, latent, expected):
     entry = paper_entry()
@@ -316,14 +320,14 @@ def test_a_key_written_twice_is_refused_with_both_lines(tmp_path):
 def test_wrong_type_in_speed_and_latent(tmp_path):
     entry = paper_entry()
     entry["speed"]["fused_adam"] = "sometimes"
-    assert "'speed.fused_adam' must be bool" in config_error(write_experiments(tmp_path, {"exp": entry}))
+    assert "key 'speed.fused_adam' must be true or false, got 'sometimes'" in config_error(write_experiments(tmp_path, {"exp": entry}))
     entry = paper_entry()
     entry["latent"]["continuous_std"] = "guessed"
     message = config_error(write_experiments(tmp_path, {"exp": entry}))
     assert "latent" in message and "continuous_std" in message
     entry = paper_entry()
     entry["latent"]["categorical"] = [10, "ten"]
-    assert "'latent.categorical' must be int" in config_error(write_experiments(tmp_path, {"exp": entry}))
+    assert "key 'latent.categorical' must be a list of category counts, each at least 2, e.g. [10], got [10, 'ten']" in config_error(write_experiments(tmp_path, {"exp": entry}))
 
 
 def test_categorical_given_as_a_number_is_a_config_error(tmp_path):
@@ -397,3 +401,22 @@ def test_saved_config_with_unknown_key_is_rejected():
 
 def test_ln10_is_the_categorical_ceiling_of_the_paper_config():
     assert math.isclose(load_experiment("mnist_infogan", EXPERIMENTS).latent.categorical_entropy, math.log(10))
+
+
+def test_a_float_written_without_a_dot_is_a_number(tmp_path):
+    path = tmp_path / "experiments.yaml"
+    text = yaml.safe_dump({"exp": paper_entry()}, sort_keys=False)
+    path.write_text(text.replace("lr_generator: 0.001", "lr_generator: 1e-3"))
+    assert "lr_generator: 1e-3" in path.read_text()
+    assert load_experiment("exp", path).lr_generator == 1e-3
+
+
+def test_the_schema_requires_exactly_the_settings_without_a_default():
+    from infogan.config import experiment_schema
+
+    required = {f.name for f in dataclasses.fields(ExperimentConfig)
+                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING} - {"name"}
+    schema = experiment_schema()
+    assert set(schema["required"]) == required
+    assert set(schema["properties"]) == {f.name for f in dataclasses.fields(ExperimentConfig)} - {"name"}
+    assert set(schema["properties"]["speed"]["properties"]) == {f.name for f in dataclasses.fields(SpeedOptions)}

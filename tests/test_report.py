@@ -27,7 +27,7 @@ from infogan.evaluate import evaluate
 from infogan.report import claims as claim_checks
 from infogan.report import seeds
 from infogan.report import provenance, render_report
-from infogan.report.render import load_paper_claims
+from infogan.report.render import PAPER_CLAIMS, load_paper_claims, panel_choices
 from infogan.train import train
 
 torch.set_num_threads(1)
@@ -483,3 +483,37 @@ def test_seeds_table_through_the_command_line(tmp_path, real_data, capsys):
     assert "| `mnist_infogan` | 2 | real | 75.00% | 4/9 |" in table
     assert "mean 86.00% ± 15.56 (sd over 2 seeds), best 97.00% (seed 1); 1 of 2 seeds reach 95%." in table
     assert main(["seeds", "--runs", *map(str, runs), "--evaluations", str(tmp_path / "none.json")]) == 1
+
+
+def _claims_file(tmp_path, change):
+    claims = yaml.safe_load(PAPER_CLAIMS.read_text())
+    change(claims)
+    path = tmp_path / "paper_claims.yaml"
+    path.write_text(yaml.safe_dump(claims, sort_keys=False))
+    return path
+
+
+@pytest.mark.parametrize("change, expected", [
+    (lambda c: c["claims"]["categorical_accuracy"].update(targte=0.9),
+     "unknown key 'claims.categorical_accuracy.targte' (did you mean 'target'?)"),
+    (lambda c: c["claims"]["gan_mutual_information"].pop("below"), "missing key 'claims.gan_mutual_information.below'"),
+    (lambda c: c["claims"]["categorical_accuracy"].update(target=95), "key 'claims.categorical_accuracy.target' "
+                                                                      "must be a number from 0 to 1, got 95"),
+    (lambda c: c["figures"].update({7: {"title": "x", "paper": "y"}}), "figures"),
+    (lambda c: c["panel_verdicts"].update(tracks_well="high"), "key 'panel_verdicts.tracks_well' must be a number"),
+])
+def test_paper_claims_are_checked_against_their_schema(tmp_path, change, expected):
+    path = _claims_file(tmp_path, change)
+    with pytest.raises(InfoganError) as raised:
+        load_paper_claims(path)
+    assert str(path) in str(raised.value) and expected in str(raised.value)
+    assert "\n" not in str(raised.value)
+
+
+def test_panel_verdicts_follow_the_thresholds_in_paper_claims():
+    sidecar = {"figure": 3, "selected": {"a": {"experiment": "faces_azimuth", "seed": 1, "code": 0,
+                                                 "factor": "azimuth", "score": 0.5, "criterion": "c"}}}
+    verdict = lambda well, weakly: panel_choices(sidecar, {"tracks_well": well, "tracks_weakly": weakly})[0]
+    assert (verdict(0.7, 0.3)["verdict"], verdict(0.7, 0.3)["met"]) == ("tracks it weakly", False)
+    assert (verdict(0.4, 0.3)["verdict"], verdict(0.4, 0.3)["met"]) == ("tracks it", True)
+    assert verdict(0.9, 0.6)["verdict"] == "does not track it"

@@ -11,8 +11,6 @@ import logging
 import sys
 from pathlib import Path
 
-import yaml
-
 from infogan import __version__, gpu_slots
 from infogan.atomic import refused_write
 from infogan.data import REGISTRY
@@ -32,6 +30,8 @@ def positive_int(text) -> int:
 
 def _overrides(pairs):
     """`--set a.b=value` pairs to a nested dict; values are parsed as YAML (numbers, booleans)."""
+    from infogan.config import parse_yaml  # loads torch: not for every command
+
     result = {}
     for pair in pairs or []:
         key, sep, value = pair.partition("=")
@@ -41,7 +41,7 @@ def _overrides(pairs):
         node = result
         for parent in parents:
             node = node.setdefault(parent, {})
-        node[leaf] = yaml.safe_load(value)
+        node[leaf] = parse_yaml(value)
     return result
 
 

@@ -1,38 +1,31 @@
 """Experiment configs: load from YAML, resolve `extends`, check every key.
 
-The experiments file (`src/infogan/configs/experiments.yaml`, shipped with the package) holds the paper's settings, the one
-source of truth for training, evaluation and the pipeline. A config that names an
-unknown key, misses a required one, or gives a value of the wrong type fails here,
-with the file, the experiment and the key in the message, before any work starts.
+The experiments file (`src/infogan/configs/experiments.yaml`, shipped with the package)
+holds the paper's settings, the one source of truth for training, evaluation and the
+pipeline. A resolved experiment is checked against `configs/schemas/experiment.schema.yaml`
+(`infogan.schemas`): an unknown key, a missing one, or a value of the wrong type or range
+fails here, with the file, the experiment and the key in the message, before any work starts.
 """
 
+import copy
 import dataclasses
 import difflib
 import hashlib
 import importlib.resources
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
+from infogan import schemas
 from infogan.errors import ConfigError
 from infogan.latent import LatentSpec
 from infogan.nets import ARCHITECTURES
 
 DEFAULT_CONFIG_ENV = "INFOGAN_CONFIG"
-# How D sees real and generated images: "separate" batches (the authors' code: batch norm
-# normalises each batch by its own statistics) or one "joint" batch of both (shared statistics).
-DISCRIMINATOR_BATCHES = ("separate", "joint")
-# Which latent sample G's step uses: the D step's ("shared", one generator pass per
-# iteration) or a "fresh" one with its own fake batch, as the released code does (each of its
-# two session runs per iteration samples z anew). The paper does not say.
-GENERATOR_STEP_LATENTS = ("shared", "fresh")
-# Which end of the training split `train_images` keeps: the "first" images, or the "last"
-# (TensorFlow's MNIST reader, which the released code used, holds out the first 5,000 as
-# validation and trains on the last 55,000).
-TRAIN_IMAGES_FROM = ("first", "last")
 
 
 @dataclass(frozen=True)
@@ -71,6 +64,11 @@ class ExperimentConfig:
     lambda_ramp: tuple[int, int] | None = None
     speed: SpeedOptions = field(default_factory=SpeedOptions)
 
+    def __post_init__(self):
+        """What the schema cannot say: a ramp's start no later than its end."""
+        if self.lambda_ramp is not None and self.lambda_ramp[0] > self.lambda_ramp[1]:
+            raise ValueError(f"key 'lambda_ramp' needs start <= end, got {list(self.lambda_ramp)}")
+
     def lambda_scale(self, iteration: int) -> float:
         """The share of both lambdas in force at `iteration` (0-based): 1 without a ramp; with
         `lambda_ramp: [start, end]`, 0 before `start`, rising linearly to 1 at `end`.
@@ -104,6 +102,10 @@ class ExperimentConfig:
         return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
 
+# The settings YAML writes as whole numbers but the networks take as floats (lambdas, rates...).
+FLOAT_KEYS = tuple(f.name for f in dataclasses.fields(ExperimentConfig) if f.type is float)
+
+
 class _UniqueKeyLoader(yaml.SafeLoader):
     """YAML's safe loader, except that a key written twice in one mapping is an error
     (plain YAML silently keeps the last value, so a pasted setting could override another)."""
@@ -119,12 +121,22 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+# YAML 1.1 reads a float written without a dot (1e-3) as text; YAML 1.2 and people read a number.
+_UniqueKeyLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+$"), list("-+0123456789"))
+
+
+def parse_yaml(text):
+    """YAML text (a file's, or a `--set` value) read as config files are read."""
+    return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
+
+
 def read_yaml(path):
     """A config file's content; a missing or malformed file, or a duplicate key, raises
     ConfigError naming the file."""
     path = Path(path)
     try:
-        return yaml.load(path.read_text(), Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
+        return parse_yaml(path.read_text())
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such file") from None
     except ConfigError as exc:
@@ -212,135 +224,34 @@ def _suggest(key, known):
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def _check_keys(raw, cls, where, skip=()):
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{where}: expected a mapping, got {type(raw).__name__}")
-    fields = {f.name: f for f in dataclasses.fields(cls) if f.name not in skip}
-    for key in raw:
-        if key not in fields:
-            raise ConfigError(f"{where}: unknown key {key!r}{_suggest(key, fields)}")
-    for name, f in fields.items():
-        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-        if required and name not in raw:
-            raise ConfigError(f"{where}: missing key {name!r}")
-
-
-def _typed(value, kind, where, key):
-    """Check one scalar; YAML gives ints where floats are meant, which is fine, and
-    strings for floats written without a dot (1e-3, a YAML 1.1 quirk), which we parse."""
-    if kind is float and isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            pass
-    ok = {
-        bool: isinstance(value, bool),
-        int: isinstance(value, int) and not isinstance(value, bool),
-        float: isinstance(value, (int, float)) and not isinstance(value, bool),
-        str: isinstance(value, str),
-    }[kind]
-    if not ok:
-        raise ConfigError(f"{where}: key {key!r} must be {kind.__name__}, got {value!r}")
-    return kind(value)
-
-
-def _choice(raw, key, choices, where) -> str:
-    """raw[key], one of `choices`; absent means the first choice (the default)."""
-    value = _typed(raw.get(key, choices[0]), str, where, key)
-    if value not in choices:
-        raise ConfigError(f"{where}: key {key!r} is {value!r}; choose one of {list(choices)}")
-    return value
+def experiment_schema() -> dict:
+    """configs/schemas/experiment.schema.yaml, with the known networks filled in from
+    infogan.nets (which owns them)."""
+    schema = copy.deepcopy(schemas.load_schema("experiment"))
+    schema["properties"]["network"]["enum"] = sorted(ARCHITECTURES)
+    return schema
 
 
 def _build(name, raw, where) -> ExperimentConfig:
-    _check_keys(raw, ExperimentConfig, where, skip=("name",))
-    latent_raw = raw["latent"]
-    _check_keys(latent_raw, LatentSpec, f"{where}, latent")
-    if not isinstance(latent_raw["categorical"], list):
-        raise ConfigError(f"{where}: key 'latent.categorical' must be a list of category counts, e.g. [10], "
-                          f"got {latent_raw['categorical']!r}")
-    speed_raw = raw.get("speed", {}) or {}
-    _check_keys(speed_raw, SpeedOptions, f"{where}, speed")
-    try:
-        latent = LatentSpec(
-            noise_size=_typed(latent_raw["noise_size"], int, where, "latent.noise_size"),
-            categorical=tuple(_typed(k, int, where, "latent.categorical") for k in latent_raw["categorical"]),
-            continuous=_typed(latent_raw["continuous"], int, where, "latent.continuous"),
-            noise_distribution=_typed(latent_raw.get("noise_distribution", "uniform"), str, where, "latent.noise_distribution"),
-            continuous_std=_typed(latent_raw.get("continuous_std", "learned"), str, where, "latent.continuous_std"),
-        )
-    except ValueError as exc:
-        raise ConfigError(f"{where}, latent: {exc}") from None
-    speed = SpeedOptions(**{k: _typed(v, bool, where, f"speed.{k}") for k, v in speed_raw.items()})
-    image_shape = raw["image_shape"]
-    if not (isinstance(image_shape, list) and len(image_shape) == 3):
-        raise ConfigError(f"{where}: key 'image_shape' must be [channels, height, width], got {image_shape!r}")
-    betas = raw["adam_betas"]
-    if not (isinstance(betas, list) and len(betas) == 2):
-        raise ConfigError(f"{where}: key 'adam_betas' must be [beta1, beta2], got {betas!r}")
-    if raw["network"] not in ARCHITECTURES:
-        raise ConfigError(f"{where}: key 'network' is {raw['network']!r}; known networks: {sorted(ARCHITECTURES)}")
-    train_images = raw.get("train_images")
-    discriminator_batch = _choice(raw, "discriminator_batch", DISCRIMINATOR_BATCHES, where)
-    lambda_ramp = raw.get("lambda_ramp")
-    if lambda_ramp is not None:
-        if not (isinstance(lambda_ramp, list) and len(lambda_ramp) == 2):
-            raise ConfigError(f"{where}: key 'lambda_ramp' must be [start, end] iterations or null, got {lambda_ramp!r}")
-        lambda_ramp = tuple(_typed(v, int, where, "lambda_ramp") for v in lambda_ramp)
-        if not 0 <= lambda_ramp[0] <= lambda_ramp[1]:
-            raise ConfigError(f"{where}: key 'lambda_ramp' needs 0 <= start <= end, got {list(lambda_ramp)}")
-    config = ExperimentConfig(
-        name=name,
-        description=_typed(raw["description"], str, where, "description").strip(),
-        image_shape=tuple(_typed(v, int, where, "image_shape") for v in image_shape),
-        network=raw["network"],
-        latent=latent,
-        lambda_categorical=_typed(raw["lambda_categorical"], float, where, "lambda_categorical"),
-        lambda_continuous=_typed(raw["lambda_continuous"], float, where, "lambda_continuous"),
-        generator_mutual_information=_typed(raw["generator_mutual_information"], bool, where, "generator_mutual_information"),
-        mutual_information_trains_body=_typed(raw.get("mutual_information_trains_body", True), bool, where,
-                                              "mutual_information_trains_body"),
-        discriminator_batch=discriminator_batch,
-        generator_step_latent=_choice(raw, "generator_step_latent", GENERATOR_STEP_LATENTS, where),
-        lambda_ramp=lambda_ramp,
-        batch_size=_typed(raw["batch_size"], int, where, "batch_size"),
-        iterations=_typed(raw["iterations"], int, where, "iterations"),
-        lr_discriminator=_typed(raw["lr_discriminator"], float, where, "lr_discriminator"),
-        lr_generator=_typed(raw["lr_generator"], float, where, "lr_generator"),
-        adam_betas=tuple(_typed(b, float, where, "adam_betas") for b in betas),
-        leaky_relu_slope=_typed(raw["leaky_relu_slope"], float, where, "leaky_relu_slope"),
-        init_std=_typed(raw["init_std"], float, where, "init_std"),
-        train_images=None if train_images is None else _typed(train_images, int, where, "train_images"),
-        train_images_from=_choice(raw, "train_images_from", TRAIN_IMAGES_FROM, where),
-        speed=speed,
+    """A checked ExperimentConfig from one resolved experiment: the schema first, then the
+    values as the dataclasses hold them (tuples, floats where YAML wrote integers)."""
+    schemas.check(raw, experiment_schema(), where)
+    values = dict(raw)
+    latent = dict(raw["latent"], categorical=tuple(raw["latent"]["categorical"]))
+    values.update(
+        description=raw["description"].strip(),
+        latent=LatentSpec(**latent),
+        speed=SpeedOptions(**(raw.get("speed") or {})),
+        image_shape=tuple(raw["image_shape"]),
+        adam_betas=tuple(float(beta) for beta in raw["adam_betas"]),
+        **{key: float(raw[key]) for key in FLOAT_KEYS if key in raw},
     )
-    _check_ranges(config, where)
-    return config
-
-
-# Each key's allowed values beyond its type: (test, what the test asks for).
-RANGES = {
-    "batch_size": (lambda v: v > 0, "positive"),
-    "iterations": (lambda v: v > 0, "positive"),
-    "lr_discriminator": (lambda v: v > 0, "positive"),
-    "lr_generator": (lambda v: v > 0, "positive"),
-    "adam_betas": (lambda v: all(0 <= b < 1 for b in v), "two numbers in [0, 1)"),
-    "lambda_categorical": (lambda v: v >= 0, "0 or more"),
-    "lambda_continuous": (lambda v: v >= 0, "0 or more"),
-    "leaky_relu_slope": (lambda v: v >= 0, "0 or more"),
-    "init_std": (lambda v: v > 0, "positive"),
-    "train_images": (lambda v: v is None or v > 0, "positive or null"),
-}
-
-
-def _check_ranges(config, where):
-    """Values of the right type that still make no sense (a negative learning rate, beta 2) are
-    refused here, before any run directory is written."""
-    for key, (allowed, wanted) in RANGES.items():
-        value = getattr(config, key)
-        if not allowed(value):
-            shown = list(value) if isinstance(value, tuple) else value
-            raise ConfigError(f"{where}: key {key!r} must be {wanted}, got {shown}")
+    if raw.get("lambda_ramp") is not None:
+        values["lambda_ramp"] = tuple(raw["lambda_ramp"])
+    try:
+        return ExperimentConfig(name=name, **values)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
 
 
 def config_from_dict(data: dict) -> ExperimentConfig:

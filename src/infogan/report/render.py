@@ -15,6 +15,7 @@ from pathlib import Path
 import jinja2
 
 from infogan.atomic import atomic_path
+from infogan import schemas
 from infogan.config import read_yaml
 from infogan.data import REGISTRY
 from infogan.errors import InfoganError
@@ -41,7 +42,14 @@ def png_width(png: bytes, path) -> int:
 
 
 def load_paper_claims(path=PAPER_CLAIMS) -> dict:
-    return read_yaml(path)
+    """The paper's figures and claims, checked against configs/schemas/paper_claims.schema.yaml.
+    YAML gives figure numbers as integers; the schema, like JSON, names them as text."""
+    claims = read_yaml(path)
+    if isinstance(claims, dict) and isinstance(claims.get("figures"), dict):
+        claims["figures"] = {str(number): figure for number, figure in claims["figures"].items()}
+    schemas.check(claims, "paper_claims", path)
+    claims["figures"] = {int(number): figure for number, figure in claims["figures"].items()}
+    return claims
 
 
 def synthetic_inputs(runs, evaluations, figures):
@@ -72,20 +80,17 @@ def load_figure(sidecar_path, paper):
     panels = [{"key": key, "ours": ours.get(key, "(no such panel in ours)"), "paper": papers.get(key, "")}
               for key in sorted(set(ours) | set(papers))]
     png = png_path.read_bytes()
-    return {**sidecar, "sidecar": str(sidecar_path), "image": data_uri(png), "choices": panel_choices(sidecar),
+    return {**sidecar, "sidecar": str(sidecar_path), "image": data_uri(png), "choices": panel_choices(sidecar, paper["panel_verdicts"]),
             "display_width": png_width(png, png_path) // 2,
             "paper_title": described.get("title", f"Figure {sidecar['figure']}"),
             "paper_text": described.get("paper", ""), "panel_rows": panels}
 
 
-# How well a panel's chosen code tracks its true factor (|Spearman rho| for continuous codes,
-# MI / H(factor) for categorical ones): ours, stated in the report beside each verdict.
-TRACKS_WELL, TRACKS_WEAKLY = 0.7, 0.3
-
-
-def panel_choices(sidecar):
+def panel_choices(sidecar, thresholds):
     """Figures 3-6: per panel, the run and code shown, why, and a plain verdict on how well it
-    tracks its factor; [] for figures without per-panel choices (1 and 2)."""
+    tracks its factor (`thresholds`: paper_claims.yaml's panel_verdicts); [] for figures
+    without per-panel choices (1 and 2)."""
+    well, weakly = thresholds["tracks_well"], thresholds["tracks_weakly"]
     if sidecar["figure"] < 3:
         return []
     rows = []
@@ -93,15 +98,15 @@ def panel_choices(sidecar):
         score = chosen.get("score")
         if score is None:
             verdict = "not measurable (no true factor in this data)"
-        elif score >= TRACKS_WELL:
+        elif score >= well:
             verdict = "tracks it"
-        elif score >= TRACKS_WEAKLY:
+        elif score >= weakly:
             verdict = "tracks it weakly"
         else:
             verdict = "does not track it"
         rows.append({"key": key, "experiment": chosen["experiment"], "seed": chosen["seed"], "code": chosen["code"],
                      "factor": chosen.get("factor"), "score": score, "criterion": chosen["criterion"],
-                     "verdict": verdict, "met": score is not None and score >= TRACKS_WELL})
+                     "verdict": verdict, "met": score is not None and score >= well})
     return rows
 
 
@@ -234,7 +239,7 @@ def build_context(figure_sidecars, evaluation_paths, run_paths, paper_claims=PAP
         "checkpoints": provenance.checkpoints(runs),
         "step_times": provenance.step_times(benchmark_files),
         "plan": load_plan(plan_file),
-        "tracks_well": TRACKS_WELL, "tracks_weakly": TRACKS_WEAKLY,
+        **paper["panel_verdicts"],
         "merge_share": MERGE_SHARE, "l_i_early": L_I_EARLY, "l_i_window": L_I_WINDOW,
     }
 
