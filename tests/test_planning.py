@@ -10,8 +10,9 @@ import pytest
 import yaml
 
 from infogan.config import load_experiment
+from infogan.errors import InfoganError
 from infogan.rundir import load_run
-from infogan.planning import Rate, flops_per_iteration, makespan, measured_rates, pipeline_jobs, plan
+from infogan.planning import Rate, flops_per_iteration, gpu_assumptions, makespan, measured_rates, pipeline_jobs, plan
 from infogan.train import train
 
 REPO_CONFIG = "config/pipeline.yaml"
@@ -119,4 +120,15 @@ def test_the_plan_command_prints_a_table_and_writes_json(tmp_path, write_tiny_da
     assert "chairs_rotation" in result.stdout and "wall time on N GPUs" in result.stdout
     written = json.loads(out.read_text())
     assert written["jobs"] == len(pipeline_jobs(REPO_CONFIG))
+    stated = yaml.safe_load(open(REPO_CONFIG))["planning"]
+    assert written["assumptions"] == {"gpu_tflops": stated["gpu_tflops"], "gpu_overhead_ms": stated["gpu_overhead_ms"]}
     assert written["rates"][0]["network"] == "mnist"
+
+
+def test_gpu_assumptions_come_from_the_flags_else_the_pipeline_config(tmp_path):
+    assert gpu_assumptions(REPO_CONFIG, 12.5, None) == (12.5, yaml.safe_load(open(REPO_CONFIG))["planning"]["gpu_overhead_ms"])
+    bare = tmp_path / "pipeline.yaml"
+    bare.write_text(yaml.safe_dump({"runs": {}}))
+    assert gpu_assumptions(bare, 20, 1) == (20.0, 1.0)
+    with pytest.raises(InfoganError, match=f"{bare}: no planning.gpu_tflops"):
+        gpu_assumptions(bare)

@@ -78,15 +78,16 @@ def cmd_train(args):
     # Several GPUs here: take one that no other job holds, before anything initialises CUDA
     # (after the config is checked, so that a bad config fails at once rather than queueing).
     gpu_slots.claim_for(args.device)
-    final = train(config, args.data, args.out, seed=args.seed, checkpoint_every=args.checkpoint_every,
-                  log_every=args.log_every, device=args.device)
+    cadence = {key: value for key in ("checkpoint_every", "log_every") if (value := getattr(args, key)) is not None}
+    final = train(config, args.data, args.out, seed=args.seed, device=args.device, **cadence)
     logging.info("wrote %s", final)
 
 
 def cmd_evaluate(args):
     from infogan.evaluate import evaluate
 
-    result = evaluate(args.run_dir, args.data, args.out, device=args.device, samples=args.samples, draws=args.draws)
+    counts = {key: value for key in ("samples", "draws") if (value := getattr(args, key)) is not None}
+    result = evaluate(args.run_dir, args.data, args.out, device=args.device, **counts)
     summary = {k: result[k] for k in ("experiment", "seed", "categorical_accuracy") if k in result}
     logging.info("wrote %s: %s", args.out, json.dumps(summary))
 
@@ -139,9 +140,8 @@ def cmd_plan(args):
     rates = planning.measured_rates([load_run(path) for path in args.runs or ()])
     if args.gpu_check:
         rates.update(planning.gpu_check_rates(args.gpu_check))
-    result = planning.plan(jobs, rates,
-                           planning.DEFAULT_GPU_TFLOPS if args.gpu_tflops is None else args.gpu_tflops,
-                           planning.DEFAULT_GPU_OVERHEAD_MS if args.gpu_overhead_ms is None else args.gpu_overhead_ms)
+    assumed = planning.gpu_assumptions(args.pipeline_config, args.gpu_tflops, args.gpu_overhead_ms)
+    result = planning.plan(jobs, rates, *assumed)
     result["pipeline_config"] = str(args.pipeline_config)
     print(planning.format_plan(result))
     if args.out:
@@ -185,8 +185,10 @@ def build_parser():
     p.add_argument("--out", type=Path, required=True, help="run directory (final.pt appears there at the end)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--iterations", type=positive_int, help="override the experiment's number of iterations")
-    p.add_argument("--checkpoint-every", type=positive_int, default=500, help="iterations between resumable checkpoints")
-    p.add_argument("--log-every", type=positive_int, default=10, help="iterations between metrics log lines")
+    p.add_argument("--checkpoint-every", type=positive_int,
+                   help="iterations between resumable checkpoints (default: infogan.train.CHECKPOINT_EVERY, 500)")
+    p.add_argument("--log-every", type=positive_int,
+                   help="iterations between metrics log lines (default: infogan.train.LOG_EVERY, 10)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.set_defaults(func=cmd_train)
 
@@ -194,8 +196,10 @@ def build_parser():
     p.add_argument("run_dir", type=Path, metavar="RUN_DIR")
     p.add_argument("--data", type=Path, required=True, help="HDF5 dataset file (its test split is used)")
     p.add_argument("--out", type=Path, required=True, help="JSON file to write")
-    p.add_argument("--samples", type=positive_int, default=10_000, help="generated images for the L_I estimate")
-    p.add_argument("--draws", type=positive_int, default=500, help="noise draws per value when sweeping a continuous code")
+    p.add_argument("--samples", type=positive_int,
+                   help="generated images for the L_I estimate (default: infogan.evaluate.SAMPLES, 10,000)")
+    p.add_argument("--draws", type=positive_int,
+                   help="noise draws per value when sweeping a continuous code (default: infogan.evaluate.DRAWS, 500)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.set_defaults(func=cmd_evaluate)
 
@@ -251,9 +255,11 @@ def build_parser():
     p.add_argument("--runs", type=Path, nargs="*", metavar="RUN_DIR",
                    help="finished runs whose training speed to measure (run directories or their final.pt)")
     p.add_argument("--gpu-tflops", type=float,
-                   help="assumed sustained GPU rate where no run trained on a GPU (default: 30)")
+                   help="assumed sustained GPU rate where no run trained on a GPU "
+                        "(default: the pipeline config's planning.gpu_tflops)")
     p.add_argument("--gpu-overhead-ms", type=float,
-                   help="assumed fixed GPU cost per iteration (default: 5)")
+                   help="assumed fixed GPU cost per iteration (default: the pipeline config's "
+                        "planning.gpu_overhead_ms)")
     p.add_argument("--gpu-check", type=Path, metavar="JSON",
                    help="benchmarks/gpu_check.py's output: measured GPU rates in place of the assumptions")
     p.add_argument("--out", type=Path, help="also write the plan as JSON here")

@@ -50,6 +50,10 @@ ROLES = ("rotation", "width")
 # Networks whose images are single digits, ink on black: slant and width from image moments
 # mean something there (Figure 2's rotation and width), not on faces, chairs or colour crops.
 DIGIT_NETWORKS = ("mnist",)
+# The defaults of `infogan evaluate` (the pipeline's configs state their own): enough that
+# the estimates' noise stays below 0.01.
+SAMPLES = 10_000  # generated images for the L_I estimate
+DRAWS = 500  # noise draws per value when sweeping a continuous code
 
 
 @torch.no_grad()
@@ -123,7 +127,7 @@ def assign_roles(codes):
 
 
 @torch.no_grad()
-def estimate_mutual_information(generator, discriminator, spec, device, samples=10_000, seed=0):
+def estimate_mutual_information(generator, discriminator, spec, device, samples, seed=0):
     """L_I per code type on freshly generated images, as during training but with eval-mode networks."""
     rng = torch.Generator(device).manual_seed(seed)
     total_cat, total_cont = 0.0, 0.0
@@ -150,7 +154,7 @@ def true_factors(split):
     return (np.concatenate(columns, axis=1), names) if columns else None
 
 
-def evaluate(run_dir, data_path, out_path, device="auto", seed=0, samples=10_000, draws=500, max_images=10_000):
+def evaluate(run_dir, data_path, out_path, device="auto", seed=0, samples=SAMPLES, draws=DRAWS, max_images=10_000):
     """Evaluate `run_dir/final.pt` on the test split of `data_path` (the train split where there
     is no test split; at most `max_images` of it); write JSON to `out_path`.
 

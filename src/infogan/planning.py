@@ -33,9 +33,6 @@ from infogan.errors import InfoganError
 from infogan.train import new_state, training_step
 
 FLOP_COUNT_BATCH = 2  # BatchNorm needs more than one value per channel in training mode
-# The GPU assumptions where no run trained on a GPU; the pipeline passes config `planning`'s.
-DEFAULT_GPU_TFLOPS = 30.0
-DEFAULT_GPU_OVERHEAD_MS = 5.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,13 +43,32 @@ class Job:
     seed: int
 
 
-def pipeline_jobs(pipeline_config, experiments_file=None) -> list[Job]:
-    """Every training job a pipeline config (e.g. config/pipeline.yaml, the paper's) asks for."""
+def read_pipeline(pipeline_config) -> dict:
     path = Path(pipeline_config)
     try:
         pipeline = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError) as exc:
         raise InfoganError(f"{path}: cannot read the pipeline config ({exc})") from None
+    if not isinstance(pipeline, dict):
+        raise InfoganError(f"{path}: expected a pipeline config (a mapping), got {type(pipeline).__name__}")
+    return pipeline
+
+
+def gpu_assumptions(pipeline_config, gpu_tflops=None, gpu_overhead_ms=None) -> tuple[float, float]:
+    """The assumed GPU rate and overhead per iteration where no run trained on a GPU: the values
+    given, else the pipeline config's `planning` section (their one home)."""
+    stated = read_pipeline(pipeline_config).get("planning") or {}
+    tflops = stated.get("gpu_tflops") if gpu_tflops is None else gpu_tflops
+    overhead = stated.get("gpu_overhead_ms") if gpu_overhead_ms is None else gpu_overhead_ms
+    if tflops is None or overhead is None:
+        raise InfoganError(f"{pipeline_config}: no planning.gpu_tflops and planning.gpu_overhead_ms; add them "
+                           "(as in config/pipeline.yaml) or pass --gpu-tflops and --gpu-overhead-ms")
+    return float(tflops), float(overhead)
+
+
+def pipeline_jobs(pipeline_config, experiments_file=None) -> list[Job]:
+    """Every training job a pipeline config (e.g. config/pipeline.yaml, the paper's) asks for."""
+    pipeline = read_pipeline(pipeline_config)
     experiments_file = experiments_file or pipeline.get("experiments_file")
     jobs = []
     for name, run in (pipeline.get("runs") or {}).items():

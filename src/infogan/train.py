@@ -41,6 +41,9 @@ from infogan.errors import CheckpointError, DatasetFileError, InfoganError, Stop
 from infogan.nets import OUTPUT_RANGE, build_networks
 from infogan.progress import progress
 
+# The defaults of `infogan train` (the pipeline's configs state their own, in `train`).
+CHECKPOINT_EVERY = 500  # iterations between resumable checkpoints
+LOG_EVERY = 10  # iterations between metrics lines: Figure 1's resolution
 LOGGED = ("d_loss", "g_loss", "mi_categorical", "mi_continuous", "d_real", "d_fake")
 
 
@@ -332,7 +335,7 @@ def _trim_metrics(path: Path, up_to_iteration: int):
         tmp.write_text("".join(line + "\n" for line in kept))
 
 
-def train(config: ExperimentConfig, data_path, run_dir, seed=1, checkpoint_every=500, log_every=10,
+def train(config: ExperimentConfig, data_path, run_dir, seed=1, checkpoint_every=CHECKPOINT_EVERY, log_every=LOG_EVERY,
           device="auto", show_progress=True) -> Path:
     """Train `config` on `data_path` into `run_dir`, resuming from `run_dir/checkpoint.pt` if present.
 

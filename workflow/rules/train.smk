@@ -24,6 +24,7 @@ rule train:
         ).iterations,
         device=config["train"]["device"],
         checkpoint_every=config["train"]["checkpoint_every"],
+        log_every=config["train"]["log_every"],
         settings=lambda wildcards: experiment_settings(
             wildcards.experiment
         ).fingerprint(),
@@ -32,7 +33,8 @@ rule train:
     shell:
         "infogan train {wildcards.experiment} --config {params.experiments} --data {input.data}"
         " --out {params.run_dir} --seed {wildcards.seed} --iterations {params.iterations}"
-        " --checkpoint-every {params.checkpoint_every} --device {params.device} {params.overrides} 2> {log}"
+        " --checkpoint-every {params.checkpoint_every} --log-every {params.log_every}"
+        " --device {params.device} {params.overrides} 2> {log}"
 
 
 rule runs:
