@@ -166,8 +166,13 @@ def test_dvc_repro_round_trip(project, demo_run):
     # rewritten with the same bytes, and Snakemake, comparing checksums, leaves Figures 3-6 alone.
     assert ran(changed) == {"evaluate", "figure2", "report"}
     assert "Data and pipelines are up to date" in dvc(project, "repro").stdout
-    metrics = dvc(project, "metrics", "show", "--json").stdout
-    assert "categorical_accuracy" in metrics
+    # DVC's metrics are the summary's numbers alone, flat, in git (cache: false).
+    metrics = json.loads(dvc(project, "metrics", "show", "--json").stdout)
+    [(_, shown)] = metrics.items()
+    assert list(shown["data"]) == ["results/summary.json"]
+    summary = shown["data"]["results/summary.json"]["data"]
+    assert summary == json.loads((project / "results/summary.json").read_text())
+    assert "mnist_infogan.categorical_accuracy.mean" in summary and summary["mnist_infogan.data"] == "synthetic"
     git(project, "add", "-A")
     git(project, "commit", "-q", "-m", "dvc repro")
 

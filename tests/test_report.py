@@ -153,6 +153,30 @@ def test_a_claim_not_met_shows_so_in_the_summary(inputs, tmp_path):
     context, html = render(inputs)
     assert [row["verdict"] for row in context["summary"][:2]] == ["not met", "not met"]
     assert '<td class="status not-met">not met</td>' in html
+    assert context["metrics"]["claims.mnist_infogan.seeds_reaching_target.verdict"] == "not met"
+    assert context["metrics"]["claims.mnist_infogan.seeds_reaching_target.value"] == 0
+
+
+def test_the_summary_numbers_go_to_one_flat_json_for_dvc(inputs, tmp_path):
+    out = tmp_path / "summary.json"
+    context = render_report(inputs["figures"], inputs["evaluations"], inputs["runs"], inputs["out"], summary_out=out)
+    written = json.loads(out.read_text())
+    assert written == context["metrics"]
+    assert all(isinstance(value, (int, float, str)) for value in written.values())  # flat: no nesting
+    assert list(written) == sorted(written)
+    assert written["mnist_infogan.seeds"] == 3 and written["mnist_gan.seeds"] == 1
+    assert written["mnist_infogan.data"] == "real"
+    assert written["mnist_infogan.categorical_accuracy.mean"] == pytest.approx(0.96)
+    assert written["mnist_infogan.categorical_accuracy.sd"] == pytest.approx(0.01)
+    assert (written["mnist_infogan.categorical_accuracy.min"], written["mnist_infogan.categorical_accuracy.max"]) == (
+        0.95, 0.97)
+    assert written["mnist_infogan.l_i_categorical_final.mean"] == pytest.approx(2.28)
+    assert "mnist_gan.l_i_categorical_final.sd" not in written  # one seed: no sd
+    assert written["claims.mnist_infogan.best_seed_accuracy.value"] == 0.97
+    assert written["claims.mnist_infogan.seeds_reaching_target.value"] == 3
+    assert written["claims.mnist_gan.l_i_late_max.value"] == pytest.approx(0.1)
+    verdicts = {key: value for key, value in written.items() if key.endswith(".verdict")}
+    assert len(verdicts) == len(context["claims"]) == 4 and set(verdicts.values()) == {"met"}
 
 
 def test_no_external_resources(inputs):

@@ -115,7 +115,7 @@ def cmd_report(args):
     from infogan.report import render_report
 
     context = render_report(args.figures, args.evaluations, args.runs, args.out,
-                            benchmark_files=args.benchmarks or (), plan_file=args.plan)
+                            benchmark_files=args.benchmarks or (), plan_file=args.plan, summary_out=args.summary)
     logging.info("wrote %s%s", args.out, " (SYNTHETIC inputs: banner shown)" if context["synthetic"] else "")
 
 
@@ -237,6 +237,8 @@ def build_parser():
                    help="the paper's cost written by `infogan plan --out` (its table goes into the report)")
     p.add_argument("--out", type=Path, default=Path("results/report/index.html"),
                    help="HTML file to write (default: results/report/index.html)")
+    p.add_argument("--summary", type=Path, metavar="JSON",
+                   help="also write the summary's numbers as flat JSON (for `dvc metrics`), e.g. results/summary.json")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("seeds", help="per-seed table of categorical accuracy, merged labels, L_I and wall time "

@@ -25,7 +25,7 @@ rule plan:
 
 REPORT_COMMAND = (
     "infogan report --figures {input.figures} --evaluations {input.evaluations} --runs {input.runs}"
-    " --benchmarks {input.benchmarks} {params.plan} --out {output} 2> {log}"
+    " --benchmarks {input.benchmarks} {params.plan} --out {output.html} --summary {output.summary} 2> {log}"
 )
 
 
@@ -33,7 +33,8 @@ rule report:
     input:
         **report_inputs(plan=rules.plan.output),
     output:
-        "results/report/index.html",
+        html="results/report/index.html",
+        summary="results/summary.json",
     log:
         "results/logs/report/report.log",
     benchmark:
@@ -50,7 +51,8 @@ rule mnist_report:
     input:
         **report_inputs(mnist_experiments(), ["figure1", "figure2"]),
     output:
-        "results/report/mnist/index.html",
+        html="results/report/mnist/index.html",
+        summary="results/report/mnist/summary.json",
     log:
         "results/logs/report/mnist.log",
     benchmark:

@@ -25,6 +25,9 @@ class ClaimCheck:
     rule: str  # how the verdict is decided
     status: str  # MET, NOT_MET or NOT_CHECKED
     data: str  # data sources of the numbers ("real", "synthetic", ...)
+    experiment: str = ""  # the experiment checked
+    measure: str = ""  # what `value` is, as a name for the metrics file (e.g. "best_seed_accuracy")
+    value: float | None = None  # the number the rule judged; None when not checked
 
 
 def summarise(values):
@@ -57,7 +60,8 @@ def check_categorical_accuracy(experiment, evaluations, claim):
     subject = f"{experiment}, {len(scored)} evaluated seed{'s' if len(scored) != 1 else ''}"
     if not scored:
         reason = "no evaluation has a categorical_accuracy (test labels missing?)"
-        return [ClaimCheck(claim["paper"], experiment, reason, f"seeds >= {target:.0%}", NOT_CHECKED, data)]
+        return [ClaimCheck(claim["paper"], experiment, reason, f"seeds >= {target:.0%}", NOT_CHECKED, data,
+                           experiment, "seeds_reaching_target")]
     stats = summarise([e["categorical_accuracy"] for e in scored])
     best = max(scored, key=lambda e: (e["categorical_accuracy"], -int(e["seed"])))
     reached = sum(e["categorical_accuracy"] >= target for e in scored)
@@ -69,9 +73,10 @@ def check_categorical_accuracy(experiment, evaluations, claim):
     return [
         ClaimCheck(claim["paper"], subject, seeds_text,
                    f"at least {share:.0%} of the seeds (here {needed} of {len(scored)}) >= {target:.0%}",
-                   MET if reached >= needed else NOT_MET, data),
+                   MET if reached >= needed else NOT_MET, data, experiment, "seeds_reaching_target", reached),
         ClaimCheck(claim["paper"], subject, best_text, f"best seed >= {target:.0%}",
-                   MET if best["categorical_accuracy"] >= target else NOT_MET, data),
+                   MET if best["categorical_accuracy"] >= target else NOT_MET, data, experiment,
+                   "best_seed_accuracy", best["categorical_accuracy"]),
     ]
 
 
@@ -88,13 +93,14 @@ def check_infogan_mutual_information(experiment, runs, claim):
     if too_short:
         reached = ", ".join(f"seed {r.seed}: {r.metrics[-1]['iteration'] if r.metrics else 0}" for r in too_short)
         return ClaimCheck(claim["paper"], subject, f"runs end before iteration {at} ({reached})", rule,
-                          NOT_CHECKED, data)
+                          NOT_CHECKED, data, experiment, "l_i_mean")
     per_seed = [window_mean(r.metrics, "mi_categorical", at - window, at) for r in runs]
     stats = summarise(per_seed)
     ours = (f"L_I = {stats['mean']:.3f} (min-max over seeds {stats['min']:.3f}-{stats['max']:.3f}); "
             f"gap to H(c): {entropy - stats['mean']:.3f}")
     return ClaimCheck(claim["paper"], subject, ours, rule,
-                      MET if abs(stats["mean"] - entropy) <= tolerance else NOT_MET, data)
+                      MET if abs(stats["mean"] - entropy) <= tolerance else NOT_MET, data, experiment, "l_i_mean",
+                      stats["mean"])
 
 
 def check_gan_mutual_information(experiment, runs, claim):
@@ -106,10 +112,11 @@ def check_gan_mutual_information(experiment, runs, claim):
     missing = [seed for seed, value in per_seed.items() if value is None]
     if missing:
         return ClaimCheck(claim["paper"], subject, f"no iteration after {after} logged (seeds {missing})", rule,
-                          NOT_CHECKED, data)
+                          NOT_CHECKED, data, experiment, "l_i_late_max")
     ours = "L_I after iteration {}: {}".format(after, ", ".join(f"seed {s}: {v:.3f}" for s, v in per_seed.items()))
     return ClaimCheck(claim["paper"], subject, ours, rule,
-                      MET if max(per_seed.values()) < below else NOT_MET, data)
+                      MET if max(per_seed.values()) < below else NOT_MET, data, experiment, "l_i_late_max",
+                      max(per_seed.values()))
 
 
 def check_claims(runs, evaluations, claims):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import jinja2
 
-from infogan.atomic import atomic_path
+from infogan.atomic import atomic_path, write_json
 from infogan import schemas
 from infogan.config import read_yaml
 from infogan.data import REGISTRY
@@ -23,6 +23,7 @@ from infogan.figures import png_bytes, training_curves
 from infogan.rundir import load_evaluation, load_run
 from infogan.report import claims as claim_checks
 from infogan.report import provenance
+from infogan.report.metrics import summary_metrics
 from infogan.report.seeds import L_I_EARLY, L_I_WINDOW, MERGE_SHARE, l_i_early, merged_labels
 
 HERE = Path(__file__).resolve().parent
@@ -227,6 +228,7 @@ def build_context(figure_sidecars, evaluation_paths, run_paths, paper_claims=PAP
         "synthetic": synthetic,
         "claims": claims,
         "summary": summary_rows(claims, figures),
+        "metrics": summary_metrics(claims, figures, runs, evaluations),
         "covered": covered_datasets(runs),
         "figures": sorted(figures, key=lambda f: f["figure"]),
         "runs": rows,
@@ -251,11 +253,14 @@ def environment():
 
 
 def render_report(figure_sidecars, evaluation_paths, run_paths, out, paper_claims=PAPER_CLAIMS, cwd=".",
-                  benchmark_files=(), plan_file=None):
-    """Write the HTML report to `out` atomically; returns the context it was made from."""
+                  benchmark_files=(), plan_file=None, summary_out=None):
+    """Write the HTML report to `out` atomically, and where asked the summary's numbers to
+    `summary_out` (`metrics.summary_metrics`); returns the context they were made from."""
     context = build_context(figure_sidecars, evaluation_paths, run_paths, paper_claims, cwd, benchmark_files,
                             plan_file)
     html = environment().get_template(TEMPLATE).render(**context)
     with atomic_path(out) as tmp:
         tmp.write_text(html, encoding="utf-8")
+    if summary_out is not None:
+        write_json(summary_out, context["metrics"])
     return context
