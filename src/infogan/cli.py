@@ -119,6 +119,16 @@ def cmd_report(args):
     logging.info("wrote %s%s", args.out, " (SYNTHETIC inputs: banner shown)" if context["synthetic"] else "")
 
 
+def cmd_probe(args):
+    from infogan.probes import train_probe
+    from infogan.train import resolve_device
+
+    steps = {"steps": args.steps} if args.steps is not None else {}
+    record = train_probe(args.data, args.out, device=resolve_device(args.device), **steps)
+    quality = ", ".join(f"{name} {value:.3f}" for name, value in record["quality"].items())
+    logging.info("wrote %s; held-out quality (label: accuracy, factors: Spearman rho): %s", args.out, quality)
+
+
 def cmd_seeds(args):
     from infogan.rundir import load_evaluation, load_run
     from infogan.report import seeds
@@ -248,6 +258,16 @@ def build_parser():
     p.add_argument("--evaluations", type=Path, nargs="+", required=True, metavar="JSON",
                    help="their evaluation JSONs written by `infogan evaluate`")
     p.set_defaults(func=cmd_seeds)
+
+    p = sub.add_parser("probe", help="train a factor probe on a dataset's labelled images (for judging figures)",
+                       description="A small supervised network that reads the dataset's class label and "
+                                   "factors from images, measured on held-out images; the figures apply it to "
+                                   "generated sweeps (src/infogan/probes.py).")
+    p.add_argument("data", type=Path, metavar="DATA", help="HDF5 dataset file with labels or factors")
+    p.add_argument("--out", type=Path, required=True, help="probe file to write (its record goes beside it as .json)")
+    p.add_argument("--steps", type=positive_int, default=None, help="training steps (default: infogan.probes.STEPS)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.set_defaults(func=cmd_probe)
 
     p = sub.add_parser("plan", help="the cost of a pipeline config's runs in CPU- and GPU-hours")
     p.add_argument("--pipeline-config", type=Path, default=Path("config/pipeline.yaml"),
