@@ -11,21 +11,24 @@ from markupsafe import escape as html_escape
 from PIL import Image
 
 from infogan.cli import main
-from infogan.code_figures import PanelSpec, choose_code, code_figure, load_figure_specs
 from infogan.config import load_experiment
 from infogan.data.hdf5 import Split, write_dataset
 from infogan.errors import ConfigError, InfoganError
 from infogan.evaluate import evaluate
+from infogan.figures import code_figure, load_figure_specs
+from infogan.figures.codes import choose_code
+from infogan.figures.spec import PanelSpec
 from infogan.train import train
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "src" / "infogan" / "configs" / "experiments.yaml"
 FIGURES = Path(__file__).resolve().parents[1] / "src" / "infogan" / "configs" / "figures.yaml"
 
 
-def test_the_project_figures_file_describes_figures_3_to_6_with_known_experiments():
+def test_the_project_figures_file_describes_figures_2_to_6_with_known_experiments():
     specs = load_figure_specs(FIGURES)
-    assert sorted(specs) == [3, 4, 5, 6]
-    assert [len(specs[n].panels) for n in (3, 4, 5, 6)] == [4, 2, 2, 4]
+    assert sorted(specs) == [2, 3, 4, 5, 6]
+    assert [len(specs[n].panels) for n in (2, 3, 4, 5, 6)] == [4, 4, 2, 2, 4]
+    assert {specs[n].choose for n in (3, 4, 5, 6)} == {"best_factor_match"}
     for spec in specs.values():
         for experiment in spec.experiments:
             load_experiment(experiment, EXPERIMENTS)  # raises on an unknown name

@@ -1,13 +1,16 @@
-"""Figures 1 and 2: column reordering, grids, selection, the data-source stamp, files and sidecars."""
+"""Figures 1 and 2: column reordering, grids, selection, the data-source stamp, files and sidecars,
+and their declarations in configs/figures.yaml."""
 
 import json
 import math
+import re
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+import yaml
 from PIL import Image
 
 import infogan.evaluate as evaluation
@@ -15,14 +18,17 @@ from infogan import checkpoint, figures, rundir
 from infogan.cli import main
 from infogan.config import load_experiment
 from infogan.data import synthetic_digits
-from infogan.errors import InfoganError
+from infogan.errors import ConfigError, InfoganError
+from infogan.figures import curves, frame, grids, mnist
 from infogan.latent import LatentSample
 from infogan.sweep import sweep_categories
 from infogan.train import train
 
 torch.set_num_threads(1)
 
-EXPERIMENTS = Path(__file__).resolve().parents[1] / "src" / "infogan" / "configs" / "experiments.yaml"
+SRC = Path(__file__).resolve().parents[1] / "src" / "infogan"
+EXPERIMENTS = SRC / "configs" / "experiments.yaml"
+FIGURES = SRC / "configs" / "figures.yaml"
 SYNTHETIC_RED = np.array([0xB0, 0x00, 0x20])
 INFOGAN_SEEDS = (1, 2)
 
@@ -75,14 +81,14 @@ def top_band_has_red(png_path, band_px=60):
 def test_columns_follow_a_known_permutation():
     permutation = np.random.default_rng(3).permutation(10)  # category c was matched to digit permutation[c]
     matching = {str(c): int(permutation[c]) for c in range(10)}  # as JSON stores it
-    order = figures.categories_in_label_order(matching, 10)
+    order = grids.categories_in_label_order(matching, 10)
     assert [int(permutation[c]) for c in order] == list(range(10))
     assert order == list(np.argsort(permutation))
 
 
 def test_unmatched_categories_go_last_in_index_order():
-    assert figures.categories_in_label_order({3: 0, 0: 1}, 5) == [3, 0, 1, 2, 4]
-    assert figures.categories_in_label_order(None, 3) == [0, 1, 2]
+    assert grids.categories_in_label_order({3: 0, 0: 1}, 5) == [3, 0, 1, 2, 4]
+    assert grids.categories_in_label_order(None, 3) == [0, 1, 2]
 
 
 def test_image_grid_places_each_image_in_its_cell():
@@ -90,14 +96,14 @@ def test_image_grid_places_each_image_in_its_cell():
     for col in range(3):
         for row in range(2):
             columns[col, row] = (col * 2 + row) / 10
-    grid = figures.image_grid(columns, pad=1, pad_value=0.5)
+    grid = grids.image_grid(columns, pad=1, pad_value=0.5)
     assert grid.shape == (2 * 4 + 1, 3 * 5 + 2)
     assert grid[5, 6] == pytest.approx(0.3)  # row 1, column 1
     assert grid[4, 0] == 0.5 and grid[0, 5] == 0.5  # the separators
 
 
 def test_image_grid_keeps_colour():
-    assert figures.image_grid(torch.rand(10, 5, 3, 8, 8)).shape == (5 * 9 - 1, 10 * 9 - 1, 3)
+    assert grids.image_grid(torch.rand(10, 5, 3, 8, 8)).shape == (5 * 9 - 1, 10 * 9 - 1, 3)
 
 
 def test_metric_band_spans_seeds_at_common_iterations():
@@ -106,10 +112,10 @@ def test_metric_band_spans_seeds_at_common_iterations():
                            [{"iteration": 10 * (i + 1), "mi_categorical": v} for i, v in enumerate(values)])
 
     runs = [fake(1, [1.0, 2.0, 3.0]), fake(2, [3.0, 4.0])]
-    iterations, mean, low, high = figures.metric_band(runs, "mi_categorical", last_iteration=1000)
+    iterations, mean, low, high = curves.metric_band(runs, "mi_categorical", last_iteration=1000)
     assert iterations.tolist() == [10, 20]
     assert mean.tolist() == [2.0, 3.0] and low.tolist() == [1.0, 2.0] and high.tolist() == [3.0, 4.0]
-    assert figures.metric_band(runs, "mi_categorical", last_iteration=10)[0].tolist() == [10]
+    assert curves.metric_band(runs, "mi_categorical", last_iteration=10)[0].tolist() == [10]
 
 
 def test_best_run_is_the_highest_accuracy_then_lowest_seed():
@@ -122,18 +128,18 @@ def test_best_run_is_the_highest_accuracy_then_lowest_seed():
 
 
 def select_seed(pairs):
-    return figures.select_best(pairs)[0].seed
+    return mnist.select_best(pairs)[0].seed
 
 
 def test_data_source_labels():
-    real = figures.describe_sources([("mnist", "real")])
+    real = frame.describe_sources([("mnist", "real")])
     assert real == {"sources": ["real"], "datasets": ["mnist"], "label": "Data: real MNIST", "synthetic": False,
                     "warning": None}
-    mixed = figures.describe_sources([("mnist", "real"), ("synthetic_digits", "synthetic"), ("mnist", "real")])
+    mixed = frame.describe_sources([("mnist", "real"), ("synthetic_digits", "synthetic"), ("mnist", "real")])
     assert mixed["synthetic"] and mixed["sources"] == ["real", "synthetic"]
     assert "synthetic" in mixed["label"] and "real MNIST" in mixed["label"]
     assert mixed["warning"] == "SYNTHETIC DATA: digits rendered from a font, not MNIST"
-    chairs = figures.describe_sources([("synthetic_chairs", "synthetic")])
+    chairs = frame.describe_sources([("synthetic_chairs", "synthetic")])
     assert chairs["label"] == "Data: synthetic procedural 3D chairs (stand-in for 3D Chairs)"
     assert chairs["warning"] == "SYNTHETIC DATA: procedural 3D chairs, not 3D Chairs"
 
@@ -161,10 +167,10 @@ def test_panel_a_columns_are_the_categories_in_digit_order(pipeline):
     permutation = np.random.default_rng(7).permutation(10)
     fake_evaluation = {"categorical_matching": {str(c): int(permutation[c]) for c in range(10)}}
     cpu = torch.device("cpu")
-    grid, labels = figures.categorical_panel(config, generator, fake_evaluation, 5, 0, cpu)
+    grid, labels = mnist.categorical_panel(config, generator, fake_evaluation, 5, 0, cpu)
     assert labels == [str(d) for d in range(10)]
     assert grid.shape == (5 * 29 - 1, 10 * 29 - 1)  # 5 rows x 10 columns of 28 x 28, 1 px apart
-    sweep = figures.to_unit_range(sweep_categories(generator, config.latent, 0, 5, 0, cpu), "mnist")
+    sweep = grids.to_unit_range(sweep_categories(generator, config.latent, 0, 5, 0, cpu), "mnist")
     for digit in range(10):
         category = int(np.flatnonzero(permutation == digit)[0])
         cell = grid[0:28, digit * 29:digit * 29 + 28]
@@ -202,7 +208,7 @@ def test_figure2_sidecar_names_the_selection(drawn, pipeline):
     accuracies = {s: json.loads(pipeline["evaluations"]["mnist_infogan", s].read_text())["categorical_accuracy"]
                   for s in INFOGAN_SEEDS}
     best = max(INFOGAN_SEEDS, key=lambda s: (accuracies[s], -s))
-    assert sidecar["selection_rule"] == figures.SELECTION_RULE
+    assert sidecar["selection_rule"] == mnist.SELECTION_RULE
     assert "highest categorical_accuracy" in sidecar["selection_rule"]
     assert sidecar["selected"]["infogan"]["seed"] == best
     assert sidecar["selected"]["infogan"]["evaluation"] == str(pipeline["evaluations"]["mnist_infogan", best])
@@ -261,3 +267,94 @@ def test_cli_figure_commands(pipeline, tmp_path, capsys):
                  "--infogan-evaluations", *map(str, reversed(infogan_evals)),
                  "--gan-evaluations", str(pipeline["evaluations"]["mnist_gan", 1]), "--out-dir", str(tmp_path)]) == 0
     assert (tmp_path / "figure2.png").is_file()
+
+
+# --- what the figures file declares drives the figures -------------------------------------------
+
+
+def figures_file(tmp_path, change):
+    """A copy of the project's figures.yaml, changed by `change(raw)`."""
+    raw = yaml.safe_load(FIGURES.read_text())
+    change(raw)
+    path = tmp_path / "figures.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return path
+
+
+def figure2_inputs(pipeline):
+    infogan_runs, infogan_evals = infogan_inputs(pipeline)
+    return infogan_runs, infogan_evals, [pipeline["runs"]["mnist_gan", 1]], [pipeline["evaluations"]["mnist_gan", 1]]
+
+
+def test_the_project_file_declares_figure2_as_the_paper_shows_it():
+    spec = figures.load_figures(FIGURES)
+    assert (spec.draws, spec.draw_seed, spec.figure1_last_iteration) == (5, 0, 1000)
+    figure2 = spec.spec(2)
+    assert figure2.choose == "best_categorical_accuracy" and figure2.experiments == ["mnist_gan", "mnist_infogan"]
+    assert [(p.key, p.experiment, p.code, p.role, p.columns) for p in figure2.panels] == [
+        ("a", "mnist_infogan", "categorical", None, "matched_label"),
+        ("b", "mnist_gan", "categorical", None, "matched_label"),
+        ("c", "mnist_infogan", "continuous", "rotation", None),
+        ("d", "mnist_infogan", "continuous", "width", None)]
+    assert {p.sweep for p in figure2.panels if p.code == "continuous"} == {(-2.0, 2.0)}
+
+
+def test_figure2_draws_what_the_figures_file_declares(drawn, pipeline, tmp_path):
+    def change(raw):
+        raw["figure2"]["title"] = "Figure 2 (declared elsewhere)"
+        raw["figure2"]["panels"]["c"]["sweep"] = [-1, 1]
+        raw["draws"] = 3
+
+    out, _, default = drawn
+    custom = figures.figure2(*figure2_inputs(pipeline), tmp_path, figures_file=figures_file(tmp_path, change))
+    assert custom["title"] == "Figure 2 (declared elsewhere)" and custom["draws"] == 3
+    assert custom["sweep_values"][0] == -1.0 and custom["sweep_values"][-1] == 1.0
+    assert custom["panel_runs"]["c"]["sweep"] == [-1.0, 1.0] and custom["panel_runs"]["d"]["sweep"] == [-2.0, 2.0]
+    assert "swept from -1 to 1" in custom["panels"]["c"] and "swept from -2 to 2" in default["panels"]["c"]
+    assert (tmp_path / "figure2.png").read_bytes() != (out / "figure2.png").read_bytes()
+
+
+def test_figure1_reads_its_last_iteration_from_the_figures_file(pipeline, tmp_path):
+    path = figures_file(tmp_path, lambda raw: raw["figure1"].update(last_iteration=4))
+    sidecar = figures.figure1([pipeline["runs"]["mnist_infogan", 1]], [pipeline["runs"]["mnist_gan", 1]],
+                              tmp_path, figures_file=path)
+    assert sidecar["last_iteration"] == 4
+
+
+@pytest.mark.parametrize(("change", "named"), [
+    (lambda raw: raw["figure2"].update(colour="red"), r"figure2: unknown key\(s\) \['colour'\]"),
+    (lambda raw: raw["figure2"]["panels"]["c"].update(sweeep=[-2, 2]),
+     r"figure2.panels.c: unknown key\(s\) \['sweeep'\]"),
+    (lambda raw: raw["figure2"]["panels"]["c"].update(factors=["slant"]),  # a key of Figures 3-6 only
+     r"figure2.panels.c: unknown key\(s\) \['factors'\]"),
+    (lambda raw: raw["figure2"]["panels"]["d"].pop("role"), r"figure2.panels.d: missing key\(s\) \['role'\]"),
+    (lambda raw: raw["figure2"]["panels"]["a"].update(columns="by_value"), r"figure2.panels.a.columns: 'by_value'"),
+    (lambda raw: raw["figure2"].update(choose="best_factor_match"), r"figure2.choose: 'best_factor_match'"),
+    (lambda raw: raw["figure1"].update(first_iteration=0), r"figure1: unknown key\(s\) \['first_iteration'\]"),
+    (lambda raw: raw.pop("draws"), r"missing key\(s\) \['draws'\]"),
+])
+def test_a_wrong_figure2_declaration_is_refused_naming_file_and_key(pipeline, tmp_path, change, named):
+    path = figures_file(tmp_path, change)
+    with pytest.raises(ConfigError, match=f"{re.escape(str(path))}: {named}"):
+        figures.figure2(*figure2_inputs(pipeline), tmp_path / "out", figures_file=path)
+    assert not (tmp_path / "out").exists()
+
+
+def test_figure2_needs_runs_of_each_experiment_it_declares(pipeline, tmp_path):
+    path = figures_file(tmp_path, lambda raw: raw["figure2"]["panels"]["b"].update(experiment="mnist_infogan_released"))
+    with pytest.raises(InfoganError, match="figure 2 needs runs of mnist_infogan_released"):
+        figures.figure2(*figure2_inputs(pipeline), tmp_path / "out", figures_file=path)
+
+
+def test_only_the_figures_the_report_and_the_command_line_import_the_figure_package():
+    """Issue 14: one owner per fact; the figure package is a leaf that the rest of infogan does not lean on."""
+    import ast
+
+    importers = set()
+    for path in SRC.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            if any(name == "infogan.figures" or name.startswith("infogan.figures.") for name in names):
+                importers.add(path.relative_to(SRC).parts[0])
+    assert importers <= {"figures", "report", "cli.py"}, importers

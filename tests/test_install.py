@@ -53,7 +53,7 @@ def test_installed_infogan_trains_and_reads_figure_definitions_from_another_dire
                              cwd=elsewhere, env=env, capture_output=True, text=True)
     assert trained.returncode == 0, trained.stderr
     assert (elsewhere / "run" / "final.pt").is_file()
-    figures = subprocess.run([sys.executable, "-c", "from infogan.code_figures import load_figure_specs; "
+    figures = subprocess.run([sys.executable, "-c", "from infogan.figures import load_figure_specs; "
                               "print(sorted(load_figure_specs()))"], cwd=elsewhere, env=env,
                              capture_output=True, text=True, check=True)
-    assert figures.stdout.strip() == "[3, 4, 5, 6]"
+    assert figures.stdout.strip() == "[2, 3, 4, 5, 6]"

@@ -134,7 +134,7 @@ def test_second_run_does_nothing(project, demo_run):
 def test_changed_figure_code_reruns_only_figures_and_report(project, demo_run):
     checkpoints = sorted((project / "results/runs").glob("*/*/final.pt"))
     before = {path: path.stat().st_mtime_ns for path in checkpoints}
-    figures = project / "src/infogan/figures.py"
+    figures = project / "src/infogan/figures/mnist.py"
     figures.write_text(figures.read_text() + "\n# A change to the figure code.\n")
     planned = snakemake(project, "-n", "--profile", TEST_PROFILE)
     assert ran(planned) == FIGURE_RULES | {"report"}

@@ -93,21 +93,21 @@ def cmd_evaluate(args):
 
 
 def cmd_figure(args):
-    from infogan import code_figures, figures
+    from infogan import figures
 
     if args.number in (1, 2) and (not args.infogan_runs or not args.gan_runs):
         raise InfoganError(f"figure {args.number} needs --infogan-runs and --gan-runs")
     if args.number == 1:
-        sidecar = figures.figure1(args.infogan_runs, args.gan_runs, args.out_dir)
-    elif args.number in code_figures.CODE_FIGURES:
+        sidecar = figures.figure1(args.infogan_runs, args.gan_runs, args.out_dir, figures_file=args.figures_file)
+    elif args.number in figures.CODE_FIGURES:
         if not args.runs or not args.evaluations:
             raise InfoganError(f"figure {args.number} needs --runs and --evaluations (from `infogan evaluate`)")
-        sidecar = code_figures.code_figure(args.number, args.runs, args.evaluations, args.out_dir, args.figures_file)
+        sidecar = figures.code_figure(args.number, args.runs, args.evaluations, args.out_dir, args.figures_file)
     else:
         if not args.infogan_evaluations or not args.gan_evaluations:
             raise InfoganError("figure 2 needs --infogan-evaluations and --gan-evaluations (from `infogan evaluate`)")
         sidecar = figures.figure2(args.infogan_runs, args.infogan_evaluations, args.gan_runs, args.gan_evaluations,
-                                  args.out_dir)
+                                  args.out_dir, figures_file=args.figures_file)
     logging.info("wrote figure %d to %s (%s)", args.number, args.out_dir, sidecar["data"]["label"])
 
 
@@ -230,7 +230,8 @@ def build_parser():
                    help="figures 3-6: run directories of the experiments the figure's panels name (all seeds)")
     p.add_argument("--evaluations", type=Path, nargs="+", metavar="JSON", help="figures 3-6: their evaluations")
     p.add_argument("--figures-file", type=Path, default=None,
-                   help="figures 3-6: panel definitions (default: the package's configs/figures.yaml)")
+                   help="what each figure shows: grid rows and seed, Figure 1's iterations, the panels of "
+                        "Figures 2-6 (default: the package's configs/figures.yaml)")
     p.add_argument("--out-dir", type=Path, default=Path("paper_figures"), help="default: paper_figures")
     p.set_defaults(func=cmd_figure)
 

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import infogan
-from infogan.code_figures import load_figure_specs
+from infogan.figures import CODE_FIGURES, load_figure_specs
 from infogan.config import load_experiment, run_overrides
 from infogan.data import REGISTRY, preparer
 from infogan.data.mnist import FILES as MNIST_FILES
@@ -39,7 +39,7 @@ CODE_FILES = {
         "data/hdf5.py",
     ],
     "evaluate": ["evaluate.py", "disentanglement.py"],
-    "figures": ["figures.py", "code_figures.py"],
+    "figures": ["figures/*.py"],
     "report": ["report/*.py", "report/*.j2", "report/*.yaml", "planning.py"],
 }
 
@@ -181,7 +181,8 @@ def experiment_settings(name):
 
 def code_figures():
     """Figures 3-6 as described in config `figures_file`: {number: FigureSpec}."""
-    return load_figure_specs(config["figures_file"])
+    specs = load_figure_specs(config["figures_file"])
+    return {number: spec for number, spec in specs.items() if number in CODE_FIGURES}
 
 
 def code_figure_experiments(number):
@@ -216,6 +217,14 @@ def check_config():
                     f"config figures.{figure}.{role}: {experiment!r} is not among the runs "
                     f"(config runs has {sorted(config['runs'])})"
                 )
+    figure2 = load_figure_specs(config["figures_file"])[2]
+    passed = set(config["figures"]["figure2"].values())
+    if not set(figure2.experiments) <= passed:
+        raise ValueError(
+            f"{config['figures_file']}: figure2 shows "
+            f"{sorted(set(figure2.experiments) - passed)}, which config figures.figure2 "
+            f"does not pass to it (it passes {sorted(passed)})"
+        )
     for number, figure in code_figures().items():
         for experiment in figure.experiments:
             if experiment not in config["runs"]:

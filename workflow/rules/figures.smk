@@ -1,12 +1,14 @@
 # figures: PNG, PDF and a JSON sidecar (inputs, data source, choices) per figure in paper_figures/.
-# The hash of src/infogan/figures.py is a param (workflow/rules/common.smk): changing the
-# figure code re-runs these rules and the report, nothing else.
+# The hash of src/infogan/figures/*.py is a param (workflow/rules/common.smk): changing the
+# figure code re-runs these rules and the report, nothing else. Every figure reads config
+# `figures_file` (what it shows), an input: editing it re-runs the figures.
 
 
 rule figure1:
     input:
         infogan=final_checkpoints(config["figures"]["figure1"]["infogan"]),
         gan=final_checkpoints(config["figures"]["figure1"]["gan"]),
+        figures_file=config["figures_file"],
     output:
         multiext("paper_figures/figure1", ".png", ".pdf", ".json"),
     log:
@@ -18,7 +20,7 @@ rule figure1:
         code=CODE["figures"],
     shell:
         "infogan figure 1 --infogan-runs {input.infogan} --gan-runs {input.gan}"
-        " --out-dir {params.out_dir} 2> {log}"
+        " --figures-file {input.figures_file} --out-dir {params.out_dir} 2> {log}"
 
 
 rule figure2:
@@ -27,6 +29,7 @@ rule figure2:
         infogan_evaluations=evaluations(config["figures"]["figure2"]["infogan"]),
         gan=final_checkpoints(config["figures"]["figure2"]["gan"]),
         gan_evaluations=evaluations(config["figures"]["figure2"]["gan"]),
+        figures_file=config["figures_file"],
     output:
         multiext("paper_figures/figure2", ".png", ".pdf", ".json"),
     log:
@@ -38,7 +41,8 @@ rule figure2:
         code=CODE["figures"],
     shell:
         "infogan figure 2 --infogan-runs {input.infogan} --infogan-evaluations {input.infogan_evaluations}"
-        " --gan-runs {input.gan} --gan-evaluations {input.gan_evaluations} --out-dir {params.out_dir} 2> {log}"
+        " --gan-runs {input.gan} --gan-evaluations {input.gan_evaluations}"
+        " --figures-file {input.figures_file} --out-dir {params.out_dir} 2> {log}"
 
 
 rule code_figure:

@@ -2,7 +2,7 @@
 min and max across seeds, for the InfoGAN and GAN runs, as one JSON table.
 
 DVC plots read JSON, YAML, CSV or TSV, not the runs' metrics.jsonl (JSON Lines). The
-numbers are the ones Figure 1 draws (infogan.figures.metric_band), over all iterations.
+numbers are the ones Figure 1 draws (infogan.figures.curves.metric_band), over all iterations.
 Run by Snakemake (rule l_i_curves), which passes the `snakemake` object.
 """
 

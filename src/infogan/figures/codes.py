@@ -1,10 +1,11 @@
-"""Figures 3-6: one 5 x 10 grid per panel, each the code of the run that tracks the panel's factor best.
+"""Figures 3-6: one grid per panel, each the code of the run that tracks the panel's factor best.
 
 `infogan figure N --runs RUN... --evaluations JSON...` (N = 3..6) reads the panel
-definitions of configs/figures.yaml, picks for each panel a (run, code) by the stated
-criterion (see that file and `choose_code`), and draws the code's sweep: continuous codes
-over the panel's range in 10 steps, categorical codes over their values. Each row is one
-seeded draw of the noise and the other codes. Like Figures 1 and 2, the figure states its
+definitions of configs/figures.yaml (rule `best_factor_match`), picks for each panel a
+(run, code) by the stated criterion (see that file and `choose_code`), and draws the
+code's sweep: continuous codes over the panel's range in 10 steps, categorical codes over
+their values. Each row is one seeded draw of the noise and the other codes (the file's
+`draws` and `draw_seed`). Like Figures 1 and 2, the figure states its
 data source (a red bar when synthetic) and a JSON sidecar records every choice and the
 alternatives it beat, so the report can say why each panel shows what it shows.
 """
@@ -13,99 +14,22 @@ import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-import seaborn as sns
 import torch
-from matplotlib.figure import Figure
 
 from infogan import checkpoint
 from infogan.atomic import write_json
-from infogan.config import packaged_config, read_yaml
-from infogan.errors import ConfigError, InfoganError
-from infogan.figures import (
-    DRAW_SEED,
-    GRID_ROWS,
+from infogan.errors import InfoganError
+from infogan.figures.frame import describe_pairs, pairs_by_experiment, run_entry
+from infogan.figures.grids import (
     Panel,
-    describe_sources,
-    draw_grid,
-    frame_figure,
     image_grid,
-    run_entry,
-    save_figure,
+    save_panels,
+    sweep_values,
     to_unit_range,
 )
+from infogan.figures.spec import PanelSpec, load_figures
 from infogan.rundir import load_evaluation, load_run, pair_evaluations
 from infogan.sweep import sweep_categories, sweep_code
-
-CODE_FIGURES = (3, 4, 5, 6)
-SWEEP_STEPS = 10
-CODE_KINDS = ("continuous", "categorical")
-
-
-@dataclass(frozen=True)
-class PanelSpec:
-    key: str
-    shows: str
-    experiment: str
-    code: str  # "continuous" or "categorical"
-    default_code: int
-    factors: tuple[str, ...]
-    sweep: tuple[float, float] = (-1.0, 1.0)
-
-
-@dataclass(frozen=True)
-class FigureSpec:
-    number: int
-    title: str
-    dataset: str
-    panels: tuple[PanelSpec, ...]
-
-    @property
-    def experiments(self) -> list[str]:
-        return sorted({panel.experiment for panel in self.panels})
-
-
-def default_figures_file() -> Path:
-    """The panel definitions shipped with the package."""
-    return packaged_config("figures.yaml")
-
-
-def load_figure_specs(path=None) -> dict[int, FigureSpec]:
-    """The panel definitions (configs/figures.yaml) as FigureSpecs; a missing, unknown or mistyped key is named."""
-    path = Path(path or default_figures_file())
-    if not path.is_file():
-        raise ConfigError(f"{path}: figures file not found")
-    raw = read_yaml(path)
-    specs = {}
-    for name, entry in (raw or {}).items():
-        where = f"{path}: {name}"
-        if name not in {f"figure{n}" for n in CODE_FIGURES}:
-            raise ConfigError(f"{where}: unknown figure (this file describes {', '.join(f'figure{n}' for n in CODE_FIGURES)})")
-        _check_keys(entry, {"title", "dataset", "panels"}, set(), where)
-        panels = []
-        for key, panel in entry["panels"].items():
-            _check_keys(panel, {"shows", "experiment", "code", "default_code", "factors"}, {"sweep"}, f"{where}.panels.{key}")
-            if panel["code"] not in CODE_KINDS:
-                raise ConfigError(f"{where}.panels.{key}.code: {panel['code']!r} is not one of {CODE_KINDS}")
-            panels.append(PanelSpec(key=str(key), shows=panel["shows"], experiment=panel["experiment"],
-                                    code=panel["code"], default_code=int(panel["default_code"]),
-                                    factors=tuple(panel["factors"]),
-                                    sweep=tuple(float(v) for v in panel.get("sweep", (-1.0, 1.0)))))
-        number = int(name.removeprefix("figure"))
-        specs[number] = FigureSpec(number, entry["title"], entry["dataset"], tuple(panels))
-    return specs
-
-
-def _check_keys(entry, required, optional, where):
-    if not isinstance(entry, dict):
-        raise ConfigError(f"{where}: expected a mapping, got {entry!r}")
-    unknown = set(entry) - required - optional
-    if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(required | optional)}")
-    missing = required - set(entry)
-    if missing:
-        raise ConfigError(f"{where}: missing key(s) {sorted(missing)}")
-
 
 # --- choosing the run and the code ----------------------------------------------------------------
 
@@ -176,7 +100,7 @@ def panel_picture(panel: PanelSpec, choice: Choice, draws, seed, device) -> Pane
         raise InfoganError(f"{choice.run.path}: experiment {config.name} has {kinds[panel.code]} {panel.code} "
                            f"code(s); panel {panel.key} asks for code {choice.code_index}")
     if panel.code == "continuous":
-        values = np.linspace(*panel.sweep, SWEEP_STEPS)
+        values = sweep_values(panel.sweep)
         columns = sweep_code(generator, spec, "continuous", choice.code_index, values, draws, seed, device)
         labels = [f"{v:.1f}" for v in values]
         xlabel = f"continuous code {choice.code_index} from {panel.sweep[0]:g} to {panel.sweep[1]:g}"
@@ -192,27 +116,19 @@ def panel_picture(panel: PanelSpec, choice: Choice, draws, seed, device) -> Pane
 
 
 def code_figure(number, run_paths, evaluation_paths, out_dir="paper_figures", figures_file=None,
-                draws=GRID_ROWS, seed=DRAW_SEED, device="cpu"):
-    """Draw Figure `number` (3-6) from the given runs and their evaluations; returns its sidecar."""
-    specs = load_figure_specs(figures_file)
-    if number not in specs:
-        raise InfoganError(f"figure {number}: not described in {figures_file or default_figures_file()}")
-    figure_spec, device = specs[number], torch.device(device)
+                draws=None, seed=None, device="cpu"):
+    """Draw Figure `number` (3-6) from the given runs and their evaluations; returns its sidecar.
+    `draws` and `seed` default to the figures file's grid settings."""
+    declared = load_figures(figures_file)
+    figure_spec, device = declared.spec(number), torch.device(device)
+    draws = declared.draws if draws is None else draws
+    seed = declared.draw_seed if seed is None else seed
     pairs = pair_evaluations([load_run(p) for p in run_paths], [load_evaluation(p) for p in evaluation_paths])
-    by_experiment = {}
-    for run, evaluation in pairs:
-        by_experiment.setdefault(run.experiment, []).append((run, evaluation))
-    missing = [e for e in figure_spec.experiments if e not in by_experiment]
-    if missing:
-        raise InfoganError(f"figure {number} needs runs of {', '.join(missing)}; got runs of "
-                           f"{', '.join(sorted(by_experiment)) or 'none'}")
+    by_experiment = pairs_by_experiment(pairs, figure_spec.experiments, number)
     choices = {panel.key: choose_code(by_experiment[panel.experiment], panel) for panel in figure_spec.panels}
     pictures = {panel.key: panel_picture(panel, choices[panel.key], draws, seed, device) for panel in figure_spec.panels}
-    used = [pair for e in figure_spec.experiments for pair in by_experiment[e]]
-    data = describe_sources([(r.info["data"]["dataset"], r.source) for r, _ in used]
-                            + [(e["data"]["dataset"], e["data"]["source"]) for _, e in used])
-    _draw(figure_spec, pictures, data, draws, out_dir)
-    files = {"png": f"figure{number}.png", "pdf": f"figure{number}.pdf"}
+    data = describe_pairs([pair for e in figure_spec.experiments for pair in by_experiment[e]])
+    files = _draw(figure_spec, pictures, data, draws, out_dir)
     sidecar = {
         "figure": number,
         "files": files,
@@ -231,13 +147,10 @@ def code_figure(number, run_paths, evaluation_paths, out_dir="paper_figures", fi
 
 
 def _draw(figure_spec, pictures, data, draws, out_dir):
+    """Two rows of two panels, or one row; each panel as wide as needed for its grid's aspect."""
     n = len(pictures)
     rows, cols = (2, 2) if n == 4 else (1, n)
     tall = max(p.grid.shape[0] / p.grid.shape[1] for p in pictures.values())
-    with sns.axes_style("white"), sns.plotting_context("paper"):
-        fig = Figure(figsize=(max(5.0 * cols, 10.0), rows * (5.0 * tall + 0.9) + 0.9), layout="constrained")
-        frame_figure(fig, f"{figure_spec.title}: one code varies along each row; rows are {draws} seeded draws", data)
-        fig.get_layout_engine().set(h_pad=0.15, w_pad=0.1)
-        for ax, picture in zip(np.atleast_1d(fig.subplots(rows, cols)).flat, pictures.values()):
-            draw_grid(ax, picture.grid, picture.column_labels, picture.title, picture.xlabel)
-        save_figure(fig, out_dir, f"figure{figure_spec.number}")
+    return save_panels(pictures, (rows, cols), (max(5.0 * cols, 10.0), rows * (5.0 * tall + 0.9) + 0.9),
+                       f"{figure_spec.title}: one code varies along each row; rows are {draws} seeded draws", data,
+                       out_dir, f"figure{figure_spec.number}")

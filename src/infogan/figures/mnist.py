@@ -1,0 +1,260 @@
+"""The paper's MNIST figures, drawn from run directories and evaluation JSONs only.
+
+`infogan figure 1` and `infogan figure 2` each write, into one output directory,
+`figure<N>.png`, `figure<N>.pdf` and a sidecar `figure<N>.json` that records what the
+figure was made from (run directories, evaluation files, seeds, the data source, the rule
+that picked the run shown), so that the report can show its provenance. What each figure
+shows is declared in configs/figures.yaml (infogan.figures.spec); this module draws it.
+
+- Figure 1: L_I of the categorical code against iteration 0-`last_iteration` for InfoGAN
+  and for the GAN baseline (Q trained, no L_I term for G), with the ceiling H(c) = ln 10.
+  Several seeds are drawn as their mean with a min-max band (infogan.figures.curves).
+- Figure 2: four grids, each panel from its declared experiment's run picked by
+  `best_categorical_accuracy`: (a) the categorical code on InfoGAN, columns in digit order
+  0..9 by the evaluation's category-to-digit matching; (b) the same on the GAN baseline;
+  (c), (d) the continuous codes the evaluation names rotation and width, swept over the
+  declared range (-2 to 2; trained on [-1, 1]). Each row is one draw of the noise and the
+  other codes; the draws are seeded, and the same draws are used in every panel.
+"""
+
+import math
+from pathlib import Path
+
+import seaborn as sns
+import torch
+from matplotlib.figure import Figure
+
+from infogan import checkpoint
+from infogan.atomic import write_json
+from infogan.errors import InfoganError
+from infogan.figures.curves import SPREAD, plot_band
+from infogan.figures.frame import (
+    describe_pairs,
+    describe_sources,
+    frame_figure,
+    pairs_by_experiment,
+    run_entry,
+    save_figure,
+)
+from infogan.figures.grids import (
+    SWEEP_STEPS,
+    Panel,
+    categories_in_label_order,
+    image_grid,
+    save_panels,
+    sweep_values,
+    to_unit_range,
+)
+from infogan.figures.spec import load_figures
+from infogan.rundir import load_evaluation, load_run, pair_evaluations
+from infogan.sweep import sweep_categories, sweep_code
+
+SELECTION_RULE = ("the run whose evaluation has the highest categorical_accuracy "
+                  "(ties: the lowest seed), as the paper shows its best run")  # figures.yaml: best_categorical_accuracy
+INK = {"infogan": "#1f5fa8", "gan": "#c8551e"}
+MEASURE_OF_ROLE = {"rotation": "slant", "width": "width"}  # what the evaluation measured to name each role
+
+
+# --- Figure 1 -----------------------------------------------------------------------------
+
+
+def _categorical_codes(runs):
+    """The categorical codes' sizes, which must be the same for every run of a figure."""
+    codes = {run.config.latent.categorical for run in runs}
+    if len(codes) != 1:
+        raise InfoganError(f"runs with different categorical codes in one figure: {sorted(codes)}")
+    return codes.pop()
+
+
+def figure1(infogan_runs, gan_runs, out_dir="paper_figures", figures_file=None):
+    """Figure 1: L_I (categorical) over the first iterations, InfoGAN against the GAN baseline."""
+    last_iteration = load_figures(figures_file).figure1_last_iteration
+    infogan, gan = [load_run(p) for p in infogan_runs], [load_run(p) for p in gan_runs]
+    if not infogan or not gan:
+        raise InfoganError("figure 1 needs at least one InfoGAN run and one GAN baseline run")
+    codes = _categorical_codes(infogan + gan)
+    entropy = sum(math.log(k) for k in codes)
+    data = describe_sources((r.info["data"]["dataset"], r.source) for r in infogan + gan)
+    with sns.axes_style("whitegrid"), sns.plotting_context("paper"):
+        fig = Figure(figsize=(6.0, 4.2), layout="constrained")
+        frame_figure(fig, f"Figure 1: $L_I$ during training (band: {SPREAD})", data)
+        ax = fig.add_subplot()
+        plot_band(ax, infogan, "mi_categorical", "InfoGAN", INK["infogan"], last_iteration)
+        plot_band(ax, gan, "mi_categorical", "GAN (Q trained, no $L_I$ for G)", INK["gan"], last_iteration)
+        ax.axhline(entropy, color="#444444", ls="--", lw=1.0,
+                   label=f"H(c) = {' + '.join(f'ln {k}' for k in codes)} = {entropy:.3f}")
+        ax.set(xlim=(0, last_iteration), xlabel="iteration", ylabel="$L_I$ (categorical code, nats)")
+        ax.set_ylim(top=entropy + 0.3)
+        ax.legend(loc="center right", fontsize=8)
+        files = save_figure(fig, out_dir, "figure1")
+    sidecar = {
+        "figure": 1,
+        "files": files,
+        "data": data,
+        "inputs": {"infogan": [run_entry(r) for r in infogan], "gan": [run_entry(r) for r in gan]},
+        "spread": SPREAD if max(len(infogan), len(gan)) > 1 else "one seed per curve: no band",
+        "last_iteration": last_iteration,
+        "categorical_entropy": entropy,
+        "caption": (f"L_I of the categorical code, as logged during training (mean over each logging "
+                    f"interval), for InfoGAN ({len(infogan)} seed(s)) and the GAN baseline ({len(gan)} seed(s)); "
+                    f"curves are the mean over seeds, the band the {SPREAD}; dashed: H(c). {data['label']}."),
+    }
+    write_json(Path(out_dir) / "figure1.json", sidecar)
+    return sidecar
+
+
+# --- Figure 2: choosing the runs ----------------------------------------------------------
+
+
+def select_best(pairs):
+    """The (run, evaluation) that SELECTION_RULE picks."""
+    def rank(pair):
+        accuracy = pair[1].get("categorical_accuracy")
+        return (-math.inf if accuracy is None else accuracy, -pair[0].seed)
+
+    return max(pairs, key=rank)
+
+
+def runs_shown(spec, pairs):
+    """{experiment: (run, evaluation)}: for each experiment the panels name (in panel order), its
+    best run among `pairs`."""
+    named = list(dict.fromkeys(panel.experiment for panel in spec.panels))
+    by_experiment = pairs_by_experiment(pairs, named, spec.number)
+    return {experiment: select_best(by_experiment[experiment]) for experiment in named}
+
+
+def selected_per_input(given, shown):
+    """{"infogan": ..., "gan": ...}: the run shown from each list of runs passed (--infogan-runs,
+    --gan-runs), as the sidecar's `selected` names them."""
+    selected = {}
+    for role, pairs in given.items():
+        experiments = [e for e in shown if e in {run.experiment for run, _ in pairs}]
+        if not experiments:
+            raise InfoganError(f"figure 2 shows runs of {', '.join(shown)}; none of the {role} runs given is one "
+                               f"(they are {', '.join(sorted({r.experiment for r, _ in pairs}))})")
+        selected[role] = shown[experiments[0]]
+    return selected
+
+
+# --- Figure 2: the panels -----------------------------------------------------------------
+
+
+def categorical_panel(config, generator, evaluation, draws, seed, device):
+    """(grid, column labels): the first categorical code's values, in the order of their matched digits."""
+    columns = sweep_categories(generator, config.latent, 0, draws, seed, device)
+    matching = {int(c): int(label) for c, label in (evaluation.get("categorical_matching") or {}).items()}
+    order = categories_in_label_order(matching, config.latent.categorical[0])
+    labels = [str(matching[c]) if c in matching else f"c{c}" for c in order]
+    return image_grid(to_unit_range(columns[order], config.network)), labels
+
+
+def _categorical_picture(key, config, generator, run, evaluation, draws, seed, device):
+    """Panel (a) or (b): the texts say whether the run's G was asked to make the code recognisable."""
+    grid, labels = categorical_panel(config, generator, evaluation, draws, seed, device)
+    accuracy = _percent(evaluation.get("categorical_accuracy"))
+    if config.generator_mutual_information:
+        return Panel(grid, labels, f"({key}) Varying $c_1$ on InfoGAN (seed {run.seed})",
+                     "column = matched digit (evaluation's categorical_matching)",
+                     f"c1 (categorical) of InfoGAN seed {run.seed}, one column per value, reordered to digits "
+                     f"0..9 by the evaluation's matching (categorical accuracy {accuracy}).")
+    return Panel(grid, labels, f"({key}) Varying $c_1$ on a regular GAN (seed {run.seed})",
+                 "column = matched digit (meaningless for a GAN)",
+                 f"c1 (categorical) of the GAN baseline seed {run.seed}, reordered by its matching too, "
+                 f"but that order means nothing: G is not asked to make c1 recognisable (categorical accuracy "
+                 f"{accuracy}).")
+
+
+def _roles(evaluation, needed):
+    roles = evaluation.get("roles") or {}
+    if not set(needed) <= set(roles):
+        raise InfoganError(f"{evaluation['path']}: no 'roles' naming the {' and '.join(sorted(needed))} codes "
+                           "(figure 2 needs an experiment with two continuous codes)")
+    return {role: int(index) for role, index in roles.items()}
+
+
+def continuous_panel(panel, config, generator, run, evaluation, draws, seed, device):
+    """Panel (c) or (d): the continuous code the evaluation names `panel.role`, swept over `panel.sweep`."""
+    index = _roles(evaluation, [panel.role])[panel.role]
+    measure = MEASURE_OF_ROLE[panel.role]
+    rho = evaluation["continuous_codes"][index][measure]["spearman"]
+    values = sweep_values(panel.sweep)
+    low, high = panel.sweep
+    columns = sweep_code(generator, config.latent, "continuous", index, values, draws, seed, device)
+    return Panel(
+        image_grid(to_unit_range(columns, config.network)), [f"{v:.1f}" for v in values],
+        f"({panel.key}) Varying continuous code {index} ({panel.role}) from {low:g} to {high:g}",
+        f"code value (trained on [-1, 1]); Spearman with the digits' {measure}: {rho:+.2f}",
+        f"Continuous code {index} of InfoGAN seed {run.seed}, the one the evaluation names {panel.role} "
+        f"(Spearman correlation of the code with the generated digits' {measure}: {rho:+.2f}), "
+        f"swept from {low:g} to {high:g} over {SWEEP_STEPS} columns; training only saw [-1, 1].")
+
+
+def figure2_panels(spec, shown, draws, seed, device):
+    """{key: Panel} in the declared order, each drawn from the run shown for its experiment."""
+    trained = {experiment: checkpoint.load_trained(run.path, device) for experiment, (run, _) in shown.items()}
+    panels = {}
+    for panel in spec.panels:
+        (run, evaluation), (config, generator, _, _) = shown[panel.experiment], trained[panel.experiment]
+        if panel.code == "categorical":
+            panels[panel.key] = _categorical_picture(panel.key, config, generator, run, evaluation, draws, seed, device)
+        else:
+            panels[panel.key] = continuous_panel(panel, config, generator, run, evaluation, draws, seed, device)
+    return panels
+
+
+# --- Figure 2 -----------------------------------------------------------------------------
+
+
+def figure2(infogan_runs, infogan_evaluations, gan_runs, gan_evaluations, out_dir="paper_figures",
+            draws=None, seed=None, device="cpu", figures_file=None):
+    """Figure 2 as figures.yaml declares it: (a)-(d) the categorical code of InfoGAN and of the GAN, and
+    the rotation and width codes. `draws` and `seed` default to the file's grid settings."""
+    declared = load_figures(figures_file)
+    spec = declared.spec(2)
+    draws = declared.draws if draws is None else draws
+    seed = declared.draw_seed if seed is None else seed
+    device = torch.device(device)
+    given = {"infogan": pair_evaluations([load_run(p) for p in infogan_runs],
+                                         [load_evaluation(p) for p in infogan_evaluations]),
+             "gan": pair_evaluations([load_run(p) for p in gan_runs], [load_evaluation(p) for p in gan_evaluations])}
+    if not given["infogan"] or not given["gan"]:
+        raise InfoganError("figure 2 needs at least one InfoGAN run and one GAN baseline run, each with its evaluation")
+    pairs = given["infogan"] + given["gan"]
+    shown = runs_shown(spec, pairs)
+    selected = selected_per_input(given, shown)
+    best, gan_best = selected["infogan"], selected["gan"]
+    data = describe_pairs(pairs)
+    panels = figure2_panels(spec, shown, draws, seed, device)
+    shown_of_best = sum(run.experiment == best[0].experiment for run, _ in pairs)
+    seeds = f"{shown_of_best} seed{'s' if shown_of_best > 1 else ''}"
+    files = save_panels(panels, (2, 2), (10.0, 6.6),
+                        f"{spec.title}: one code varies along each row; rows are {draws} seeded draws. "
+                        f"InfoGAN seed {best[0].seed} shown (best accuracy of {seeds})", data, out_dir, "figure2")
+    continuous = [panel for panel in spec.panels if panel.code == "continuous"]
+    sidecar = {
+        "figure": 2,
+        "files": files,
+        "data": data,
+        "inputs": {role: [run_entry(r, e) for r, e in role_pairs] for role, role_pairs in given.items()},
+        "selection_rule": SELECTION_RULE,
+        "selected": {role: run_entry(*pair) for role, pair in selected.items()},
+        "roles": _roles(best[1], [panel.role for panel in continuous]),
+        "draws": draws, "draw_seed": seed,
+        "sweep_values": [float(v) for v in sweep_values(continuous[0].sweep)] if continuous else [],
+        "panels": {key: panel.caption for key, panel in panels.items()},
+        "caption": (f"Each grid: {draws} rows, each a seeded draw (seed {seed}) of the noise and the other codes; "
+                    f"one code varies along the 10 columns. Run shown: {SELECTION_RULE}: InfoGAN seed "
+                    f"{best[0].seed}, GAN seed {gan_best[0].seed}. {data['label']}."),
+        "title": spec.title,
+        "choose": spec.choose,
+        "panel_runs": {panel.key: {"experiment": panel.experiment, "seed": shown[panel.experiment][0].seed,
+                                   "code": panel.code, "role": panel.role,
+                                   "sweep": list(panel.sweep) if panel.code == "continuous" else None}
+                       for panel in spec.panels},
+    }
+    write_json(Path(out_dir) / "figure2.json", sidecar)
+    return sidecar
+
+
+def _percent(value):
+    return "n/a (no labels)" if value is None else f"{100 * value:.1f}%"
