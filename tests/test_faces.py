@@ -7,10 +7,10 @@ import pytest
 from conftest import Reply
 from scipy.io import savemat
 
-from infogan.data import faces
+from infogan.data.real import faces
 from infogan.data.download import RemoteFile, sha256_of
 from infogan.data.hdf5 import read_info, read_split
-from infogan.data.torch7 import Torch7FormatError, read_torch7
+from infogan.data.real.torch7 import Torch7FormatError, read_torch7
 from infogan.errors import DatasetFileError, DownloadError
 
 # ---------------------------------------------------------------------------------------------
@@ -391,7 +391,7 @@ def test_bfm_factors_show_in_the_images(tmp_path):
 
     import torch
 
-    from infogan.data.render3d import render_batch
+    from infogan.data.synthetic.render3d import render_batch
     widths = []
     for coefficient in (-1.5, 0.0, 1.5):
         vertices = model.mean_shape + (model.shape_basis[:, 0] * coefficient).reshape(-1, 3)

@@ -14,7 +14,7 @@ import infogan.evaluate as evaluation
 from infogan import checkpoint, figures, rundir
 from infogan.cli import main
 from infogan.config import load_experiment
-from infogan.data import synthetic_digits
+from infogan.data.synthetic import synthetic_digits
 from infogan.errors import InfoganError
 from infogan.latent import LatentSample
 from infogan.sweep import sweep_categories

@@ -24,7 +24,7 @@ face: egg-shaped (the jaw narrower than the skull), flatter in front, the back o
 head tucked in (a jaw line in profile), with a nose, brow ridge, eye sockets, cheekbones,
 lips and chin as smooth bumps and dents, and darker brows, eyes and lips in its albedo; two
 flat ellipsoid ears and an ellipsoid neck complete it (about 2,200 triangles). It is rendered
-by `infogan.data.render3d` with smooth (Gouraud) Lambertian shading and a little ambient
+by `infogan.data.synthetic.render3d` with smooth (Gouraud) Lambertian shading and a little ambient
 light, perspective from a fixed distance at a fixed scale, 32 x 32 (drawn at 64 x 64 and
 averaged down) on black. 55,000 images (the default) take about 50 s on one CPU thread.
 
@@ -39,7 +39,7 @@ import numpy as np
 import torch
 
 from infogan.data.hdf5 import Split, write_dataset
-from infogan.data.render3d import (
+from infogan.data.synthetic.render3d import (
     direction_from_angles,
     render_batch,
     uv_sphere,

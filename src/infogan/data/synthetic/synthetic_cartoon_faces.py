@@ -29,7 +29,7 @@ a grey level plus a small tint, lit a little more at the top), ``scale`` and ``s
 frontal: face and hair are brightest in their middle and darken toward their edges, as under
 a light beside the camera.
 
-The layout imitates aligned CelebA after `infogan.data.celeba`'s central 140 x 140 crop: eyes
+The layout imitates aligned CelebA after `infogan.data.real.celeba`'s central 140 x 140 crop: eyes
 near mid-height about 9 px apart, mouth at three quarters of the height, the chin near the
 bottom edge and the crown near the top, so the face fills the square.
 

@@ -6,7 +6,7 @@ The paper's 3D Chairs experiment (Figure 4) asks whether InfoGAN's codes find th
 rotation and its width. 3D Chairs (Aubry et al.) is 1,393 CAD chairs rendered on white from
 31 azimuths and 2 elevations (20 and 30 degrees), which the paper uses as 64 x 64
 grayscale. This stand-in poses the same problem with the true factors known: procedural
-chairs built from boxes, rendered by `infogan.data.render3d` at the real set's views, dark
+chairs built from boxes, rendered by `infogan.data.synthetic.render3d` at the real set's views, dark
 grey chairs shaded by a studio light on white.
 
 Chairs are built from boxes in units of the seat's depth (1). Four types differ in
@@ -29,7 +29,7 @@ relative to the camera (upper left, in front), as in a studio. Each chair is cen
 bounding box and all chairs are drawn at one fixed scale, so a wider chair is wider in the
 image (the tallest fill about 60 of the 64 rows, a typical one about 40). No textures, no
 per-chair colour: the factors above (and the type) are the only sources of variation.
-Rendering is `infogan.data.render3d`'s (flat Lambertian shading, perspective, drawn at
+Rendering is `infogan.data.synthetic.render3d`'s (flat Lambertian shading, perspective, drawn at
 128 x 128 and averaged down); 33,000 images (the default) take about 15 s on one CPU thread.
 
 What it is not: real CAD chairs. The shapes are simple boxes, the real set's variety
@@ -42,7 +42,7 @@ import numpy as np
 import torch
 
 from infogan.data.hdf5 import Split, write_dataset
-from infogan.data.render3d import (
+from infogan.data.synthetic.render3d import (
     box_triangles,
     box_vertices,
     render_batch,

@@ -49,7 +49,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from infogan.data import synthetic_digits
+from infogan.data.synthetic import synthetic_digits
 from infogan.data.hdf5 import Split, write_dataset
 from infogan.data.streams import split_generators
 from infogan.progress import progress

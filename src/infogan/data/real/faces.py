@@ -11,7 +11,7 @@ may not be redistributed, so there is no official download. `prepare` tries, in 
    is kept as the label; Torch7's format is read by our own small reader (`read_torch7`).
 2. If the mirror cannot be reached: our own renders of a BFM file the user placed at
    `<raw_dir>/01_MorphableModel.mat`, with random shape, pose and light, at 32x32, the true
-   values stored as factors. The rasterizing is `infogan.data.render3d`'s (`render_batch`,
+   values stored as factors. The rasterizing is `infogan.data.synthetic.render3d`'s (`render_batch`,
    the batched form of `render_mesh`).
 3. Otherwise one error says exactly what to obtain and where to put it; the demo then runs
    on the synthetic heads stand-in.
@@ -28,7 +28,7 @@ from PIL import Image
 
 from infogan.data.download import RemoteFile, fetch, mirrors_from, sha256_of
 from infogan.data.hdf5 import Split, write_dataset
-from infogan.data.torch7 import read_torch7
+from infogan.data.real.torch7 import read_torch7
 from infogan.errors import DatasetFileError, DownloadError
 from infogan.progress import progress
 
@@ -340,7 +340,7 @@ def render_faces(model: FaceModel, n: int, rng: np.random.Generator, *, random_t
     """
     import torch
 
-    from infogan.data.render3d import direction_from_angles, render_batch, view_to_world
+    from infogan.data.synthetic.render3d import direction_from_angles, render_batch, view_to_world
 
     params = draw_parameters(rng, n, model.shape_basis.shape[1])
     texture = rng.standard_normal((n, model.texture_basis.shape[1])) if random_texture else None
