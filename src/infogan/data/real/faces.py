@@ -340,7 +340,11 @@ def render_faces(model: FaceModel, n: int, rng: np.random.Generator, *, random_t
     """
     import torch
 
-    from infogan.data.synthetic.render3d import direction_from_angles, render_batch, view_to_world
+    from infogan.data.synthetic.render3d import (
+        direction_from_angles,
+        render_batch,
+        view_to_world,
+    )
 
     params = draw_parameters(rng, n, model.shape_basis.shape[1])
     texture = rng.standard_normal((n, model.texture_basis.shape[1])) if random_texture else None
