@@ -49,14 +49,10 @@ from infogan.data.synthetic.render3d import (
 )
 
 IMAGE_SIZE = 32
-FACTOR_RANGES = {
-    "azimuth": (-90.0, 90.0),
-    "elevation": (-30.0, 30.0),
-    "light_azimuth": (-90.0, 90.0),
-    "light_elevation": (-30.0, 30.0),
-    "width": (0.8, 1.2),
-    "face_length": (0.9, 1.1),
-    "nose_size": (0.6, 1.4),
+FACTOR_RANGES = {  # drawn in this order (see the module docstring for units and signs)
+    "azimuth": (-90.0, 90.0), "elevation": (-30.0, 30.0),  # pose, degrees
+    "light_azimuth": (-90.0, 90.0), "light_elevation": (-30.0, 30.0),  # the studio light, degrees
+    "width": (0.8, 1.2), "face_length": (0.9, 1.1), "nose_size": (0.6, 1.4),  # shape, as scales
 }
 FACTOR_NAMES = list(FACTOR_RANGES)
 
