@@ -385,7 +385,7 @@ def sample_factors(n: int, generator: torch.Generator) -> dict[str, torch.Tensor
     return factors
 
 
-def generate_split(n: int, generator: torch.Generator, desc: str = "synthetic cartoon faces") -> Split:
+def generate_split(n: int, generator: torch.Generator, desc: str) -> Split:
     """Draw the factors of `n` faces, then render them (nothing random in the drawing)."""
     factors = sample_factors(n, generator)
 

@@ -272,7 +272,7 @@ def sample_factors(n: int, generator: torch.Generator, azimuth_grid: bool = True
     return types, factors | standin.uniform_factors(SHAPE_RANGES, n, generator)
 
 
-def generate_split(n: int, generator: torch.Generator, desc: str = "synthetic chairs", azimuth_grid: bool = True) -> Split:
+def generate_split(n: int, generator: torch.Generator, desc: str, azimuth_grid: bool = True) -> Split:
     """Draw the types and factors of `n` chairs, then render them a batch of one type at a time
     (one type, one mesh layout; nothing random in the drawing)."""
     types, factors = sample_factors(n, generator, azimuth_grid)

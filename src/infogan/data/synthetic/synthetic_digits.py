@@ -295,7 +295,7 @@ def _fit_into_box(canvas: torch.Tensor) -> torch.Tensor:
     return F.avg_pool2d(fine, SUPERSAMPLE)
 
 
-def generate_split(n: int, generator: torch.Generator, desc: str = "synthetic digits") -> Split:
+def generate_split(n: int, generator: torch.Generator, desc: str) -> Split:
     """Draw the digits and their style, then render them; the elastic noise comes from `generator` too."""
     digits, factors = sample_factors(n, generator)
 

@@ -191,7 +191,7 @@ def sample_factors(n: int, generator: torch.Generator) -> dict[str, torch.Tensor
     return standin.uniform_factors(FACTOR_RANGES, n, generator)
 
 
-def generate_split(n: int, generator: torch.Generator, desc: str = "synthetic heads") -> Split:
+def generate_split(n: int, generator: torch.Generator, desc: str) -> Split:
     """Draw the factors of `n` heads, then render them (nothing random in the drawing)."""
     factors = sample_factors(n, generator)
 

@@ -259,7 +259,7 @@ def _stored_factors(left, right, visible, style) -> dict[str, torch.Tensor]:
     }
 
 
-def generate_split(n: int, generator: torch.Generator, desc: str = "synthetic house numbers") -> Split:
+def generate_split(n: int, generator: torch.Generator, desc: str) -> Split:
     """Draw the digits, neighbours and style of `n` crops, then render them; the stain and
     pixel noise come from `generator` too. Which neighbours show is known only once drawn."""
     digits, left, right, style = sample_factors(n, generator)
