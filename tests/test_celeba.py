@@ -11,7 +11,7 @@ import pytest
 from conftest import Reply
 from PIL import Image
 
-from infogan.data import celeba
+from infogan.data.real import celeba
 from infogan.data.download import RemoteFile, sha256_of
 from infogan.data.hdf5 import read_info, read_split
 from infogan.errors import ChecksumError, DatasetFileError, DownloadError

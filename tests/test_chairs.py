@@ -7,7 +7,7 @@ import pytest
 from conftest import Reply
 from PIL import Image
 
-from infogan.data import chairs
+from infogan.data.real import chairs
 from infogan.data.download import RemoteFile, sha256_of
 from infogan.data.hdf5 import read_info, read_split
 from infogan.errors import DatasetFileError, DownloadError

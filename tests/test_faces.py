@@ -7,10 +7,10 @@ import pytest
 from conftest import Reply
 from scipy.io import savemat
 
-from infogan.data import faces
 from infogan.data.download import RemoteFile, sha256_of
 from infogan.data.hdf5 import read_info, read_split
-from infogan.data.torch7 import Torch7FormatError, read_torch7
+from infogan.data.real import faces, faces_basel, faces_dcign
+from infogan.data.real.torch7 import Torch7FormatError, read_torch7
 from infogan.errors import DatasetFileError, DownloadError
 
 # ---------------------------------------------------------------------------------------------
@@ -183,7 +183,7 @@ def write_zip(path, with_test=True, root="DATASET/TRANSFORMATION_DATASET"):
     expected = {}
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("__MACOSX/._batch1", b"resource fork")
-        for folder_index, folder in enumerate(faces.FOLDERS):
+        for folder_index, folder in enumerate(faces_dcign.FOLDERS):
             modes = [("FT_training", 1), ("FT_training", 2)] + ([("FT_test", 1)] if with_test else [])
             for mode, number in modes:
                 level = 0.1 * (folder_index + 1) + 0.02 * number + (0.3 if mode == "FT_test" else 0)
@@ -197,24 +197,24 @@ def write_zip(path, with_test=True, root="DATASET/TRANSFORMATION_DATASET"):
 def served_zip(tmp_path, **kwargs):
     www = tmp_path / "www"
     www.mkdir()
-    return write_zip(www / faces.ZIP_NAME, **kwargs)
+    return write_zip(www / faces_dcign.ZIP_NAME, **kwargs)
 
 
 def prepare(tmp_path, mirror, **kwargs):
     out = tmp_path / "faces.h5"
-    faces.prepare(out, tmp_path / "raw", mirrors=[mirror], files={"zip": RemoteFile(faces.ZIP_NAME, sha256=None)},
+    faces.prepare(out, tmp_path / "raw", mirrors=[mirror], files={"zip": RemoteFile(faces_dcign.ZIP_NAME, sha256=None)},
                   backoff_s=0, **kwargs)
     return out
 
 
 def test_parse_member():
-    member = faces.parse_member("DATASET/th_LIGHT_AZ_VARIED/FT_test/batch12")
+    member = faces_dcign.parse_member("DATASET/th_LIGHT_AZ_VARIED/FT_test/batch12")
     assert (member.folder, member.split, member.number) == (2, "test", 12)
-    assert faces.parse_member("x/SHAPE_VARIED/FT_training/batch3.t7").split == "train"
-    assert faces.parse_member("th_AZ_VARIED/batch3").split is None
-    assert faces.parse_member("th_AZ_VARIED/FT_training/notes.txt") is None
-    assert faces.parse_member("other/FT_training/batch1") is None
-    assert faces.parse_member("__MACOSX/th_AZ_VARIED/FT_training/batch1") is None
+    assert faces_dcign.parse_member("x/SHAPE_VARIED/FT_training/batch3.t7").split == "train"
+    assert faces_dcign.parse_member("th_AZ_VARIED/batch3").split is None
+    assert faces_dcign.parse_member("th_AZ_VARIED/FT_training/notes.txt") is None
+    assert faces_dcign.parse_member("other/FT_training/batch1") is None
+    assert faces_dcign.parse_member("__MACOSX/th_AZ_VARIED/FT_training/batch1") is None
 
 
 def test_dcign_zip_end_to_end(http_server, tmp_path):
@@ -224,7 +224,7 @@ def test_dcign_zip_end_to_end(http_server, tmp_path):
 
     info = read_info(out)
     assert (info.dataset, info.source) == ("faces", "real")
-    assert info.raw_checksums == {faces.ZIP_NAME: sha256_of(path)}
+    assert info.raw_checksums == {faces_dcign.ZIP_NAME: sha256_of(path)}
     assert info.splits == {"train": (4 * 2 * BATCH, 1, 32, 32), "test": (4 * BATCH, 1, 32, 32)}
     assert "FT_training and FT_test" in info.description
 
@@ -235,7 +235,7 @@ def test_dcign_zip_end_to_end(http_server, tmp_path):
     np.testing.assert_array_equal(train.factors[:, 1], np.tile(np.arange(BATCH), 8))
     for split, data, mode_batches in (("train", train, [("FT_training", 1), ("FT_training", 2)]),
                                       ("test", test, [("FT_test", 1)])):
-        for k, (folder, (mode, number)) in enumerate((f, mb) for f in faces.FOLDERS for mb in mode_batches):
+        for k, (folder, (mode, number)) in enumerate((f, mb) for f in faces_dcign.FOLDERS for mb in mode_batches):
             block = data.images[k * BATCH : (k + 1) * BATCH, 0].astype(int)
             level = round(expected[folder, mode, number] * 255)
             assert np.abs(block[:, :, :14] - level).max() <= 1, (split, folder, mode, number)  # left half
@@ -253,9 +253,9 @@ def test_zip_without_test_folders_holds_out_batches(http_server, tmp_path):
 def test_placed_corrupt_zip_is_named_and_not_bypassed(tmp_path, closed_port_url):
     raw = tmp_path / "raw"
     raw.mkdir()
-    placed = raw / faces.ZIP_NAME
+    placed = raw / faces_dcign.ZIP_NAME
     placed.write_bytes(b"PK\x03\x04 but broken" * 50)
-    write_fake_bfm(raw / faces.BFM_NAME)  # present, yet the broken zip must be reported, not skipped
+    write_fake_bfm(raw / faces_basel.BFM_NAME)  # present, yet the broken zip must be reported, not skipped
     with pytest.raises(DatasetFileError, match=rf"{placed}: not a readable zip"):
         prepare(tmp_path, closed_port_url)
     assert placed.exists() and not (tmp_path / "faces.h5").exists()
@@ -264,7 +264,7 @@ def test_placed_corrupt_zip_is_named_and_not_bypassed(tmp_path, closed_port_url)
 def test_zip_with_a_bad_batch_names_the_member(tmp_path, closed_port_url):
     raw = tmp_path / "raw"
     raw.mkdir()
-    placed, _ = write_zip(raw / faces.ZIP_NAME)
+    placed, _ = write_zip(raw / faces_dcign.ZIP_NAME)
     with zipfile.ZipFile(placed, "a") as archive:
         archive.writestr("DATASET/th_SHAPE_VARIED/FT_test/batch9", t7_bytes(batch_tensor(0.5))[:-100])
     with pytest.raises(DatasetFileError, match=rf"{placed}:DATASET/th_SHAPE_VARIED/FT_test/batch9: .*truncated"):
@@ -274,7 +274,7 @@ def test_zip_with_a_bad_batch_names_the_member(tmp_path, closed_port_url):
 def test_zip_without_batches_is_named(tmp_path, closed_port_url):
     raw = tmp_path / "raw"
     raw.mkdir()
-    placed = raw / faces.ZIP_NAME
+    placed = raw / faces_dcign.ZIP_NAME
     with zipfile.ZipFile(placed, "w") as archive:
         archive.writestr("readme.txt", b"hello")
     with pytest.raises(DatasetFileError, match=rf"{placed}: a zip, but it holds no th_"):
@@ -353,18 +353,18 @@ SIZES = {"train": 16, "test": 8}
 def test_bfm_route_when_mirror_is_unreachable(tmp_path, closed_port_url):
     raw = tmp_path / "raw"
     raw.mkdir()
-    model = write_fake_bfm(raw / faces.BFM_NAME)
+    model = write_fake_bfm(raw / faces_basel.BFM_NAME)
     out = prepare(tmp_path, closed_port_url, bfm_sizes=SIZES, seed=3)
 
     info = read_info(out)
     assert (info.dataset, info.source) == ("faces", "real")
-    assert info.raw_checksums == {faces.BFM_NAME: sha256_of(model)}
+    assert info.raw_checksums == {faces_basel.BFM_NAME: sha256_of(model)}
     assert info.splits == {"train": (16, 1, 32, 32), "test": (8, 1, 32, 32)}
     assert "rendered by this project" in info.description
     train = read_split(out, "train")
-    assert train.labels is None and train.factor_names == faces.BFM_FACTOR_NAMES
-    for column, (low, high) in enumerate((faces.AZIMUTH_RANGE, faces.ELEVATION_RANGE,
-                                          faces.LIGHT_AZIMUTH_RANGE, faces.LIGHT_ELEVATION_RANGE)):
+    assert train.labels is None and train.factor_names == faces_basel.FACTOR_NAMES
+    for column, (low, high) in enumerate((faces_basel.AZIMUTH_RANGE, faces_basel.ELEVATION_RANGE,
+                                          faces_basel.LIGHT_AZIMUTH_RANGE, faces_basel.LIGHT_ELEVATION_RANGE)):
         assert low <= train.factors[:, column].min() and train.factors[:, column].max() <= high
     assert np.all(train.factors[:, 7:] == 0)  # the fake model has only 3 shape components
     assert train.factors[:, 4:7].std() > 0.3
@@ -372,14 +372,14 @@ def test_bfm_route_when_mirror_is_unreachable(tmp_path, closed_port_url):
     assert 0.15 < lit.mean() < 0.8 and train.images.max() > 150  # a lit head on black, not a blank frame
 
     again = tmp_path / "again.h5"
-    faces.prepare_bfm(again, model, sizes=SIZES, seed=3)
+    faces_basel.prepare(again, model, sizes=SIZES, seed=3)
     np.testing.assert_array_equal(read_split(again, "train").images, train.images)
 
 
 def test_bfm_factors_show_in_the_images(tmp_path):
     """The light's azimuth sets which side is bright; the first shape component (x) sets the width at azimuth 0."""
-    model = faces.load_face_model(write_fake_bfm(tmp_path / faces.BFM_NAME))
-    split = faces.render_faces(model, 48, np.random.default_rng(0))
+    model = faces_basel.load_face_model(write_fake_bfm(tmp_path / faces_basel.BFM_NAME))
+    split = faces_basel.render_faces(model, 48, np.random.default_rng(0))
     names = split.factor_names
     images = split.images[:, 0].astype(float)
     columns = np.arange(32) + 0.5
@@ -391,22 +391,22 @@ def test_bfm_factors_show_in_the_images(tmp_path):
 
     import torch
 
-    from infogan.data.render3d import render_batch
+    from infogan.data.synthetic.render3d import render_batch
     widths = []
     for coefficient in (-1.5, 0.0, 1.5):
         vertices = model.mean_shape + (model.shape_basis[:, 0] * coefficient).reshape(-1, 3)
         image = render_batch(torch.as_tensor(vertices[None], dtype=torch.float32), model.triangles,
                              torch.as_tensor(model.mean_albedo[None], dtype=torch.float32), azimuth_deg=0.0,
                              elevation_deg=0.0, light_direction=[0, 0, 1], size=32,
-                             scale=faces.FRAME_HALF_WIDTH, camera_distance=faces.CAMERA_DISTANCE)[0].numpy()
+                             scale=faces_basel.FRAME_HALF_WIDTH, camera_distance=faces_basel.CAMERA_DISTANCE)[0].numpy()
         widths.append((image > 0.05).any(axis=0).sum())
     assert widths[0] < widths[1] < widths[2]
 
 
 def test_v73_model_reads_like_v5(tmp_path):
     fields = fake_bfm_fields()
-    v5 = faces.load_face_model(write_fake_bfm(tmp_path / "v5.mat", fields))
-    v73 = faces.load_face_model(write_fake_bfm_v73(tmp_path / "v73.mat", fields))
+    v5 = faces_basel.load_face_model(write_fake_bfm(tmp_path / "v5.mat", fields))
+    v73 = faces_basel.load_face_model(write_fake_bfm_v73(tmp_path / "v73.mat", fields))
     for name in ("mean_shape", "shape_basis", "mean_albedo", "triangles"):
         np.testing.assert_allclose(getattr(v73, name), getattr(v5, name), rtol=1e-6)
     assert v5.triangles.min() == 0 and np.abs(np.linalg.norm(v5.mean_shape, axis=1).max() - 1) < 1e-6
@@ -424,16 +424,16 @@ def test_v73_model_reads_like_v5(tmp_path):
 def test_bad_model_is_named(tmp_path, change, message):
     fields = fake_bfm_fields()
     change(fields)
-    path = write_fake_bfm(tmp_path / faces.BFM_NAME, fields)
+    path = write_fake_bfm(tmp_path / faces_basel.BFM_NAME, fields)
     with pytest.raises(DatasetFileError, match=rf"{path}: .*{message}"):
-        faces.load_face_model(path)
+        faces_basel.load_face_model(path)
 
 
 def test_unreadable_model_is_named(tmp_path):
-    path = tmp_path / faces.BFM_NAME
+    path = tmp_path / faces_basel.BFM_NAME
     path.write_bytes(b"not a mat file at all" * 20)
     with pytest.raises(DatasetFileError, match=rf"{path}: not a readable MATLAB file"):
-        faces.load_face_model(path)
+        faces_basel.load_face_model(path)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -446,8 +446,8 @@ def test_no_route_says_what_to_obtain(tmp_path, closed_port_url):
         prepare(tmp_path, closed_port_url)
     message = str(caught.value)
     raw = tmp_path / "raw"
-    for expected in ("Basel Face Model 2009", "University of Basel", faces.BFM_URL, f"at {raw / faces.BFM_NAME}",
-                     f"{raw / faces.ZIP_NAME}", "connection failed", "synthetic heads instead",
+    for expected in ("Basel Face Model 2009", "University of Basel", faces_basel.BFM_URL, f"at {raw / faces_basel.BFM_NAME}",
+                     f"{raw / faces_dcign.ZIP_NAME}", "connection failed", "synthetic heads instead",
                      "infogan prepare synthetic_heads"):
         assert expected in message, expected
     assert not (tmp_path / "faces.h5").exists()
@@ -455,21 +455,21 @@ def test_no_route_says_what_to_obtain(tmp_path, closed_port_url):
 
 def test_html_page_from_mirror_falls_through_to_the_message(http_server, tmp_path):
     server = http_server()
-    server.script(faces.ZIP_NAME, Reply(body=b"<html><body>AccessDenied</body></html>"))
+    server.script(faces_dcign.ZIP_NAME, Reply(body=b"<html><body>AccessDenied</body></html>"))
     with pytest.raises(DownloadError, match=r"got an HTML page instead of the file.*01_MorphableModel\.mat"):
         prepare(tmp_path, server.url)
-    assert not (tmp_path / "raw" / faces.ZIP_NAME).exists()
+    assert not (tmp_path / "raw" / faces_dcign.ZIP_NAME).exists()
 
 
 def test_mirrors_from_environment(http_server, tmp_path, monkeypatch):
     path, _ = served_zip(tmp_path)
     server = http_server(path.parent)
-    monkeypatch.setenv(faces.MIRRORS_ENV, server.url)
-    faces.prepare(tmp_path / "f.h5", tmp_path / "raw", files={"zip": faces.FILE})
-    assert server.requests == ["/" + faces.ZIP_NAME]
+    monkeypatch.setenv(faces_dcign.MIRRORS_ENV, server.url)
+    faces.prepare(tmp_path / "f.h5", tmp_path / "raw", files={"zip": faces_dcign.FILE})
+    assert server.requests == ["/" + faces_dcign.ZIP_NAME]
 
 
 def test_published_mirror_matches_datasets_md():
-    assert faces.FILE.urls == ("https://s3.amazonaws.com/willwhitney/dc-ign/dcign_facedataset_monovariant.zip",)
-    assert faces.FILE.sha256 is None
-    assert faces.FOLDERS == ("AZ_VARIED", "EL_VARIED", "LIGHT_AZ_VARIED", "SHAPE_VARIED")
+    assert faces_dcign.FILE.urls == ("https://s3.amazonaws.com/willwhitney/dc-ign/dcign_facedataset_monovariant.zip",)
+    assert faces_dcign.FILE.sha256 is None
+    assert faces_dcign.FOLDERS == ("AZ_VARIED", "EL_VARIED", "LIGHT_AZ_VARIED", "SHAPE_VARIED")

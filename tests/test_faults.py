@@ -17,7 +17,7 @@ import torch
 from conftest import skip_or_fail
 
 from infogan.cli import main
-from infogan.data import synthetic_digits
+from infogan.data.synthetic import synthetic_digits
 
 torch.set_num_threads(1)
 

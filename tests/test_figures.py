@@ -17,7 +17,7 @@ import infogan.evaluate as evaluation
 from infogan import checkpoint, figures, rundir
 from infogan.cli import main
 from infogan.config import load_experiment
-from infogan.data import synthetic_digits
+from infogan.data.synthetic import synthetic_digits
 from infogan.errors import ConfigError, InfoganError
 from infogan.figures import curves, frame, grids, mnist
 from infogan.latent import LatentSample

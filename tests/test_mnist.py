@@ -7,7 +7,7 @@ import struct
 import numpy as np
 import pytest
 
-from infogan.data import mnist
+from infogan.data.real import mnist
 from infogan.data.download import RemoteFile, content_sha256_of, sha256_of
 from infogan.data.hdf5 import read_info, read_split
 from infogan.errors import ChecksumError, DatasetFileError, DownloadError

@@ -227,5 +227,7 @@ def test_dvc_stages_depend_on_the_code_each_step_runs():
         for pattern in code_files[step]:
             path = Path("src/infogan") / pattern
             expected = path.parent if "*" in pattern else path
-            assert expected.as_posix() in deps, (stage, pattern)
+            # A folder dep covers the files below it (src/infogan/data covers data/real/*.py).
+            covering = [dep for dep in deps if expected == Path(dep) or Path(dep) in expected.parents]
+            assert covering, (stage, pattern)
         assert f"workflow/rules/{stage}.smk" in deps

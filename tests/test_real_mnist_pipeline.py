@@ -14,7 +14,7 @@ import pytest
 import yaml
 from pipeline_helpers import BIN, copy_project, env_for, snakemake
 
-from infogan.data import mnist
+from infogan.data.real import mnist
 
 pytestmark = [
     pytest.mark.slow,

@@ -1,5 +1,7 @@
 """The dataset registry: the one list the CLI, the figures and the workflow read."""
 
+import inspect
+
 import pytest
 
 from infogan.data import REGISTRY, dataset, preparer
@@ -14,6 +16,17 @@ def test_every_dataset_has_a_prepare_function_and_each_stand_in_replaces_a_real_
         assert callable(preparer(entry.name))
         assert entry.title in real_titles
         assert entry.real == (not entry.name.startswith("synthetic_"))
+        # Real readers and stand-ins live apart: data/real reads published files, data/synthetic draws.
+        assert entry.module.startswith("infogan.data.real." if entry.real else "infogan.data.synthetic.")
+
+
+def test_every_stand_in_takes_the_sizes_the_cli_passes():
+    """`infogan prepare NAME --train-images N --test-images N` passes n_train and n_test by keyword."""
+    for entry in REGISTRY.values():
+        if not entry.real:
+            accepted = inspect.signature(preparer(entry.name)).parameters
+            assert {"raw_dir", "seed", "n_train"} <= accepted.keys(), entry.name
+            assert ("n_test" in accepted) == (entry.name != "synthetic_cartoon_faces"), entry.name  # CelebA has no test split
 
 
 def test_an_unknown_dataset_is_refused_with_the_known_ones():

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from infogan.data.render3d import (
+from infogan.data.synthetic.render3d import (
     box_triangles,
     box_vertices,
     direction_from_angles,
@@ -166,7 +166,7 @@ def test_inside_out_winding_renders_the_same_without_culling():
 
 def test_batch_matches_single_renders(monkeypatch):
     """Also when the batch is rasterized in several passes (tiny pass limit)."""
-    from infogan.data import render3d
+    from infogan.data.synthetic import render3d
 
     monkeypatch.setattr(render3d, "MAX_TRIANGLES_PER_PASS", 2 * len(SPHERE_TRIANGLES))
     generator = torch.Generator().manual_seed(0)

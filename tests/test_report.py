@@ -21,7 +21,7 @@ from PIL import Image
 from infogan import figures, rundir
 from infogan.cli import main
 from infogan.config import load_experiment
-from infogan.data import synthetic_digits
+from infogan.data.synthetic import synthetic_digits
 from infogan.errors import InfoganError
 from infogan.evaluate import evaluate
 from infogan.report import claims as claim_checks

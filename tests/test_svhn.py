@@ -8,7 +8,7 @@ import pytest
 from conftest import Reply
 from scipy.io import savemat
 
-from infogan.data import svhn
+from infogan.data.real import svhn
 from infogan.data.download import RemoteFile, sha256_of
 from infogan.data.hdf5 import read_info, read_split
 from infogan.errors import ChecksumError, DatasetFileError, DownloadError

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from infogan.data.hdf5 import read_info, read_split
-from infogan.data.synthetic_cartoon_faces import FACTOR_NAMES, FACTOR_RANGES, GLASSES_SHARE, prepare, render, sample_factors
+from infogan.data.synthetic.synthetic_cartoon_faces import FACTOR_NAMES, FACTOR_RANGES, GLASSES_SHARE, prepare, render, sample_factors
 
 N = 64
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from infogan.data.hdf5 import read_info, read_split
-from infogan.data.synthetic_chairs import (
+from infogan.data.synthetic.synthetic_chairs import (
     AZIMUTHS_DEG,
     CHAIR_TYPES,
     ELEVATIONS_DEG,

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from infogan.data.hdf5 import read_info, read_split
-from infogan.data.synthetic_digits import FACTOR_NAMES, FACTOR_RANGES, prepare, render
+from infogan.data.synthetic.synthetic_digits import FACTOR_NAMES, FACTOR_RANGES, prepare, render
 
 DIGITS = torch.arange(10)
 UPRIGHT = dict(rotation_degrees=0.0, width_scale=1.0, stroke_width_px=3.0, elastic_strength=0.0)

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from infogan.data.hdf5 import read_info, read_split
-from infogan.data.synthetic_heads import FACTOR_NAMES, FACTOR_RANGES, prepare, render
+from infogan.data.synthetic.synthetic_heads import FACTOR_NAMES, FACTOR_RANGES, prepare, render
 
 # Frontal head lit from the camera: symmetric, so any asymmetry comes from the factor under test.
 FRONTAL = dict(azimuth=0.0, elevation=0.0, light_azimuth=0.0, light_elevation=0.0, width=1.0, face_length=1.0, nose_size=1.0)

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from infogan.data.hdf5 import read_info, read_split
-from infogan.data.synthetic_house_numbers import (
+from infogan.data.synthetic.synthetic_house_numbers import (
     DISCRETE_FACTORS,
     FACTOR_NAMES,
     FACTOR_RANGES,

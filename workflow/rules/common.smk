@@ -12,7 +12,7 @@ import infogan
 from infogan.figures import CODE_FIGURES, load_figure_specs
 from infogan.config import load_experiment, run_overrides
 from infogan.data import REGISTRY, preparer
-from infogan.data.mnist import FILES as MNIST_FILES
+from infogan.data.real.mnist import FILES as MNIST_FILES
 
 # Jobs call the `infogan` command of the environment Snakemake itself runs in, also when
 # that environment is not activated (e.g. `.venv/bin/snakemake ...`). The prefix replaces
@@ -29,7 +29,7 @@ PACKAGE = Path(
     infogan.__file__
 ).parent  # the code the jobs run (src/infogan when installed editable)
 CODE_FILES = {
-    "prepare": ["data/*.py"],
+    "prepare": ["data/*.py", "data/real/*.py", "data/synthetic/*.py"],
     "train": [
         "train.py",
         "nets.py",

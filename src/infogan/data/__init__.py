@@ -32,16 +32,16 @@ class Dataset:
 
 
 REGISTRY = {dataset.name: dataset for dataset in (
-    Dataset("mnist", "MNIST", "infogan.data.mnist"),
-    Dataset("svhn", "SVHN", "infogan.data.svhn"),
-    Dataset("celeba", "CelebA", "infogan.data.celeba"),
-    Dataset("chairs", "3D Chairs", "infogan.data.chairs"),
-    Dataset("faces", "3D Faces", "infogan.data.faces"),
-    Dataset("synthetic_digits", "MNIST", "infogan.data.synthetic_digits", "digits rendered from a font"),
-    Dataset("synthetic_house_numbers", "SVHN", "infogan.data.synthetic_house_numbers", "rendered house numbers"),
-    Dataset("synthetic_cartoon_faces", "CelebA", "infogan.data.synthetic_cartoon_faces", "cartoon faces"),
-    Dataset("synthetic_chairs", "3D Chairs", "infogan.data.synthetic_chairs", "procedural 3D chairs"),
-    Dataset("synthetic_heads", "3D Faces", "infogan.data.synthetic_heads", "procedural 3D heads"),
+    Dataset("mnist", "MNIST", "infogan.data.real.mnist"),
+    Dataset("svhn", "SVHN", "infogan.data.real.svhn"),
+    Dataset("celeba", "CelebA", "infogan.data.real.celeba"),
+    Dataset("chairs", "3D Chairs", "infogan.data.real.chairs"),
+    Dataset("faces", "3D Faces", "infogan.data.real.faces"),
+    Dataset("synthetic_digits", "MNIST", "infogan.data.synthetic.synthetic_digits", "digits rendered from a font"),
+    Dataset("synthetic_house_numbers", "SVHN", "infogan.data.synthetic.synthetic_house_numbers", "rendered house numbers"),
+    Dataset("synthetic_cartoon_faces", "CelebA", "infogan.data.synthetic.synthetic_cartoon_faces", "cartoon faces"),
+    Dataset("synthetic_chairs", "3D Chairs", "infogan.data.synthetic.synthetic_chairs", "procedural 3D chairs"),
+    Dataset("synthetic_heads", "3D Faces", "infogan.data.synthetic.synthetic_heads", "procedural 3D heads"),
 )}
 
 

@@ -66,35 +66,14 @@ DEFAULT_DISTANCE_IN_RADII = 4.0  # default camera distance, in bounding-sphere r
 MAX_TRIANGLES_PER_PASS = 500_000  # triangles (over all images) rasterized at once: bounds memory
 
 
-def render_mesh(
-    vertices,
-    triangles,
-    albedo,
-    *,
-    azimuth_deg,
-    elevation_deg,
-    light_direction,
-    size,
-    background=0.0,
-    ambient=0.2,
-    supersample=2,
-    scale=None,
-    camera_distance=None,
-    projection="perspective",
-    smooth=True,
-    cull_backfaces=False,
-) -> np.ndarray:
-    """Render one mesh; float32 (size, size) in [0, 1], rows downwards.
+def render_mesh(vertices, triangles, albedo, *, azimuth_deg, elevation_deg, light_direction, scale=None,
+                camera_distance=None, **options) -> np.ndarray:
+    """Render one mesh; float32 (size, size) in [0, 1], rows downwards. The single-image form of
+    `render_batch`, for tests and one-off pictures.
 
     vertices: (V, 3) object-centred; triangles: (T, 3) int; albedo: (V,) in [0, 1] (or a
-    scalar); light_direction: 3-vector in world coordinates towards the light (normalized
-    here). Framing: by default the camera stands ``DEFAULT_DISTANCE_IN_RADII`` bounding-sphere
-    radii away and the bounding sphere (about the origin) just fills the image; give
-    ``scale`` (half the width of the view, in world units, at the origin's depth) and
-    ``camera_distance`` (world units) to frame several meshes alike. ``projection`` is
-    "perspective" or "orthographic". ``cull_backfaces`` skips triangles seen from behind,
-    which is faster and right only for closed meshes wound counter-clockwise seen from
-    outside. See the module docstring for the angle conventions.
+    scalar); light_direction: 3-vector; azimuth, elevation, scale and camera distance one
+    number each. `options` (size, background, ambient, ...) are `render_batch`'s.
     """
     vertices = torch.as_tensor(np.asarray(vertices, dtype=np.float32))
     if vertices.ndim != 2 or vertices.shape[1] != 3:
@@ -107,15 +86,9 @@ def render_mesh(
         azimuth_deg=[float(azimuth_deg)],
         elevation_deg=[float(elevation_deg)],
         light_direction=torch.as_tensor(np.asarray(light_direction, dtype=np.float32)).view(1, 3),
-        size=size,
-        background=background,
-        ambient=ambient,
-        supersample=supersample,
         scale=None if scale is None else [float(scale)],
         camera_distance=None if camera_distance is None else [float(camera_distance)],
-        projection=projection,
-        smooth=smooth,
-        cull_backfaces=cull_backfaces,
+        **options,
     )
     return images[0].numpy()
 
@@ -139,13 +112,22 @@ def render_batch(
     cull_backfaces=False,
     normals=None,
 ) -> torch.Tensor:
-    """Render B meshes that share one triangle list; float32 tensor (B, size, size) in [0, 1].
+    """Render B meshes that share one triangle list; float32 tensor (B, size, size) in [0, 1], rows downwards.
 
-    The fast path: vertices (B, V, 3); albedo (B, V), (V,) or scalar; azimuth_deg,
-    elevation_deg, scale and camera_distance one per image (B,) or one for all;
-    light_direction (B, 3) or (3,), world coordinates. Same meaning as `render_mesh`.
-    ``normals`` (B, V, 3) replaces the computed vertex normals of smooth shading (a caller
-    that knows its surface analytically saves time and gets them exact).
+    vertices (B, V, 3), object-centred; triangles (T, 3) int; albedo (B, V), (V,) or scalar,
+    in [0, 1]; azimuth_deg, elevation_deg, scale and camera_distance one per image (B,) or
+    one for all; light_direction (B, 3) or (3,), in world coordinates towards the light
+    (normalized here). See the module docstring for the angle conventions.
+
+    Framing: by default the camera stands ``DEFAULT_DISTANCE_IN_RADII`` bounding-sphere radii
+    away and the bounding sphere (about the origin) just fills the image; give ``scale`` (half
+    the width of the view, in world units, at the origin's depth) and ``camera_distance``
+    (world units) to frame several meshes alike. ``projection`` is "perspective" or
+    "orthographic". ``cull_backfaces`` skips triangles seen from behind, which is faster and
+    right only for closed meshes wound counter-clockwise seen from outside. ``normals``
+    (B, V, 3) replaces the computed vertex normals of smooth shading (a caller that knows its
+    surface analytically saves time and gets them exact).
+
     Large batches of large meshes are rasterized a few images at a time, so that no pass
     holds more than MAX_TRIANGLES_PER_PASS triangles (memory stays near a few hundred MB).
     """

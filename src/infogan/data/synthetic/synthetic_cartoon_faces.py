@@ -29,7 +29,7 @@ a grey level plus a small tint, lit a little more at the top), ``scale`` and ``s
 frontal: face and hair are brightest in their middle and darken toward their edges, as under
 a light beside the camera.
 
-The layout imitates aligned CelebA after `infogan.data.celeba`'s central 140 x 140 crop: eyes
+The layout imitates aligned CelebA after `infogan.data.real.celeba`'s central 140 x 140 crop: eyes
 near mid-height about 9 px apart, mouth at three quarters of the height, the chin near the
 bottom edge and the crown near the top, so the face fills the square.
 
@@ -50,11 +50,11 @@ images are a pure function of the stored factors, and the factors a pure functio
 
 import math
 
-import numpy as np
 import torch
 
-from infogan.data.hdf5 import Split, write_dataset
-from infogan.progress import progress
+from infogan.data.hdf5 import Split
+from infogan.data.streams import train_generator
+from infogan.data.synthetic import standin
 
 IMAGE_SIZE = 32
 PIXEL = 2 / IMAGE_SIZE  # one pixel in image coordinates, which span [-1, 1]
@@ -364,7 +364,7 @@ def render(factors: dict) -> torch.Tensor:
     wearing = _column(f["glasses"])
     image.mul_(1 - (LENS_DARKENING * lens * wearing).unsqueeze(1))
     _over(image, torch.tensor([FRAME_COLOUR]).expand(n, 3), frame * wearing)
-    return (image.clamp_(0, 1) * 255).round_().to(torch.uint8)
+    return standin.to_uint8(image.clamp_(0, 1))
 
 
 # ---------------------------------------------------------------- the data set
@@ -379,27 +379,21 @@ def sample_factors(n: int, generator: torch.Generator) -> dict[str, torch.Tensor
             continue
         draw = torch.rand(n, generator=generator)
         factors[name] = (draw < GLASSES_SHARE).float() if name == "glasses" else low + (high - low) * draw
-    low, high = BACKGROUND_BRIGHTNESS
-    grey = low + (high - low) * torch.rand(n, generator=generator)
+    grey = standin.uniform(BACKGROUND_BRIGHTNESS, n, generator)
     for name in BACKGROUND:
         factors[name] = grey + BACKGROUND_TINT * (2 * torch.rand(n, generator=generator) - 1)
     return factors
 
 
-def generate_split(n: int, generator: torch.Generator, desc: str = "synthetic cartoon faces") -> Split:
-    """Draw factors and render `n` faces in batches, with a progress bar if it takes a while."""
+def generate_split(n: int, generator: torch.Generator, desc: str) -> Split:
+    """Draw the factors of `n` faces, then render them (nothing random in the drawing)."""
     factors = sample_factors(n, generator)
-    images = torch.empty(n, 3, IMAGE_SIZE, IMAGE_SIZE, dtype=torch.uint8)
-    with progress(total=n, desc=desc, unit="img", delay=2) as bar:
-        for start in range(0, n, BATCH_SIZE):
-            part = slice(start, start + BATCH_SIZE)
-            images[part] = render({name: values[part] for name, values in factors.items()})
-            bar.update(len(images[part]))
-    return Split(
-        images=images.numpy(),
-        factors=torch.stack([factors[name] for name in FACTOR_NAMES], dim=1).numpy(),
-        factor_names=list(FACTOR_NAMES),
-    )
+
+    def draw(part):
+        return render({name: values[part] for name, values in factors.items()})
+
+    images = standin.render_in_batches(n, (3, IMAGE_SIZE, IMAGE_SIZE), draw, batch_size=BATCH_SIZE, desc=desc)
+    return standin.as_split(images, factors, FACTOR_NAMES)
 
 
 DESCRIPTION = (
@@ -414,18 +408,7 @@ DESCRIPTION = (
 
 
 def prepare(out_path, raw_dir=None, *, seed=0, n_train=50_000):
-    """Generate the train split and write it to `out_path` as HDF5.
-
-    `raw_dir` is accepted for the same signature as the real datasets' preparers; nothing is
-    read from it. Same seed, same arrays. There is no test split: CelebA's experiment has none.
-    """
-    seed_state = np.random.SeedSequence(seed).generate_state(1, dtype=np.uint64)[0] >> 1
-    generator = torch.Generator().manual_seed(int(seed_state))
-    write_dataset(
-        out_path,
-        dataset="synthetic_cartoon_faces",
-        source="synthetic",
-        splits={"train": generate_split(n_train, generator)},
-        description=DESCRIPTION,
-    )
-    return out_path
+    """Write the stand-in to `out_path` as HDF5; arguments as for every stand-in (`standin.prepare`).
+    There is no test split: CelebA's experiment has none."""
+    return standin.prepare(out_path, "synthetic_cartoon_faces", DESCRIPTION, generate_split, seed=seed,
+                           sizes={"train": n_train}, streams=train_generator)

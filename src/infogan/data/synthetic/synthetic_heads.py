@@ -24,7 +24,7 @@ face: egg-shaped (the jaw narrower than the skull), flatter in front, the back o
 head tucked in (a jaw line in profile), with a nose, brow ridge, eye sockets, cheekbones,
 lips and chin as smooth bumps and dents, and darker brows, eyes and lips in its albedo; two
 flat ellipsoid ears and an ellipsoid neck complete it (about 2,200 triangles). It is rendered
-by `infogan.data.render3d` with smooth (Gouraud) Lambertian shading and a little ambient
+by `infogan.data.synthetic.render3d` with smooth (Gouraud) Lambertian shading and a little ambient
 light, perspective from a fixed distance at a fixed scale, 32 x 32 (drawn at 64 x 64 and
 averaged down) on black. 55,000 images (the default) take about 50 s on one CPU thread.
 
@@ -38,26 +38,21 @@ import functools
 import numpy as np
 import torch
 
-from infogan.data.hdf5 import Split, write_dataset
-from infogan.data.render3d import (
+from infogan.data.hdf5 import Split
+from infogan.data.synthetic import standin
+from infogan.data.synthetic.render3d import (
     direction_from_angles,
     render_batch,
     uv_sphere,
     vertex_normals,
     view_to_world,
 )
-from infogan.data.streams import split_generators
-from infogan.progress import progress
 
 IMAGE_SIZE = 32
-FACTOR_RANGES = {
-    "azimuth": (-90.0, 90.0),
-    "elevation": (-30.0, 30.0),
-    "light_azimuth": (-90.0, 90.0),
-    "light_elevation": (-30.0, 30.0),
-    "width": (0.8, 1.2),
-    "face_length": (0.9, 1.1),
-    "nose_size": (0.6, 1.4),
+FACTOR_RANGES = {  # drawn in this order (see the module docstring for units and signs)
+    "azimuth": (-90.0, 90.0), "elevation": (-30.0, 30.0),  # pose, degrees
+    "light_azimuth": (-90.0, 90.0), "light_elevation": (-30.0, 30.0),  # the studio light, degrees
+    "width": (0.8, 1.2), "face_length": (0.9, 1.1), "nose_size": (0.6, 1.4),  # shape, as scales
 }
 FACTOR_NAMES = list(FACTOR_RANGES)
 
@@ -71,6 +66,14 @@ BACKGROUND = 0.0
 SUPERSAMPLE = 2
 BATCH_SIZE = 64
 SKIN, BROW, EYE, LIP = 0.85, 0.45, 0.25, 0.6
+
+DESCRIPTION = (
+    "Synthetic stand-in for the 3D Faces (Basel Face Model) renders, not Basel faces: a "
+    "procedural head (egg-shaped ellipsoid with nose, brows, eye sockets, lips, chin, ears) "
+    "rendered 32x32 grayscale on black by a software rasterizer, Lambertian with a studio "
+    "light fixed to the camera, with uniform random azimuth, elevation, light direction, "
+    "width, face length and nose size. Factors: " + ", ".join(FACTOR_NAMES) + "."
+)
 
 
 @functools.cache
@@ -185,46 +188,21 @@ def render(azimuth, elevation, light_azimuth, light_elevation, width, face_lengt
 
 def sample_factors(n: int, generator: torch.Generator) -> dict[str, torch.Tensor]:
     """Every factor uniform over its range, independently."""
-    return {name: low + (high - low) * torch.rand(n, generator=generator) for name, (low, high) in FACTOR_RANGES.items()}
+    return standin.uniform_factors(FACTOR_RANGES, n, generator)
 
 
-def generate_split(n: int, generator: torch.Generator, desc: str = "synthetic heads") -> Split:
-    """Draw factors and render `n` heads in batches, with a progress bar if it takes a while."""
+def generate_split(n: int, generator: torch.Generator, desc: str) -> Split:
+    """Draw the factors of `n` heads, then render them (nothing random in the drawing)."""
     factors = sample_factors(n, generator)
-    images = torch.empty(n, 1, IMAGE_SIZE, IMAGE_SIZE, dtype=torch.uint8)
-    with progress(total=n, desc=desc, unit="img", delay=2) as bar:
-        for start in range(0, n, BATCH_SIZE):
-            part = slice(start, start + BATCH_SIZE)
-            drawn = render(*(factors[name][part] for name in FACTOR_NAMES))
-            images[part, 0] = (drawn * 255).round_().to(torch.uint8)
-            bar.update(len(drawn))
-    return Split(
-        images=images.numpy(),
-        factors=torch.stack([factors[name] for name in FACTOR_NAMES], dim=1).numpy(),
-        factor_names=list(FACTOR_NAMES),
-    )
+
+    def draw(part):
+        return standin.to_uint8(render(*(factors[name][part] for name in FACTOR_NAMES))).unsqueeze(1)
+
+    images = standin.render_in_batches(n, (1, IMAGE_SIZE, IMAGE_SIZE), draw, batch_size=BATCH_SIZE, desc=desc)
+    return standin.as_split(images, factors, FACTOR_NAMES)
 
 
 def prepare(out_path, raw_dir=None, *, seed=0, n_train=50000, n_test=5000):
-    """Generate the train and test splits and write them to `out_path` as HDF5.
-
-    `raw_dir` is accepted for the same signature as the real datasets' preparers; nothing is
-    read from it. Same seed, same arrays.
-    """
-    generators = split_generators(seed)
+    """Write the stand-in to `out_path` as HDF5; arguments as for every stand-in (`standin.prepare`)."""
     sizes = {"train": n_train, "test": n_test}
-    splits = {name: generate_split(sizes[name], generators[name], f"synthetic heads ({name})") for name in sizes}
-    write_dataset(
-        out_path,
-        dataset="synthetic_heads",
-        source="synthetic",
-        splits=splits,
-        description=(
-            "Synthetic stand-in for the 3D Faces (Basel Face Model) renders, not Basel faces: a "
-            "procedural head (egg-shaped ellipsoid with nose, brows, eye sockets, lips, chin, ears) "
-            "rendered 32x32 grayscale on black by a software rasterizer, Lambertian with a studio "
-            "light fixed to the camera, with uniform random azimuth, elevation, light direction, "
-            "width, face length and nose size. Factors: " + ", ".join(FACTOR_NAMES) + "."
-        ),
-    )
-    return out_path
+    return standin.prepare(out_path, "synthetic_heads", DESCRIPTION, generate_split, seed=seed, sizes=sizes)

@@ -59,9 +59,8 @@ from matplotlib.path import Path as MplPath
 from matplotlib.textpath import TextPath
 from scipy import ndimage
 
-from infogan.data.hdf5 import Split, write_dataset
-from infogan.data.streams import split_generators
-from infogan.progress import progress
+from infogan.data.hdf5 import Split
+from infogan.data.synthetic import standin
 
 IMAGE_SIZE = 28
 BOX_SIZE = 20  # MNIST fits each digit into a 20 x 20 box, then centres it by mass in 28 x 28
@@ -85,6 +84,12 @@ ELASTIC_GRID = 5
 EDGE_SOFTNESS_PX = 1.0  # width of the anti-aliased edge ramp, in pixels of a 20 px glyph
 SUPERSAMPLE = 2
 BATCH_SIZE = 512  # small enough that a batch's full-size tensors stay in cache
+
+DESCRIPTION = (
+    "Synthetic stand-in for MNIST: DejaVu Sans digits drawn white on black at 28x28 "
+    "from signed distance fields with continuous random rotation, width, stroke width "
+    "and elastic distortion, fitted into a 20x20 box and centred by mass."
+)
 
 
 def _font_path() -> str:
@@ -172,11 +177,8 @@ def _glyph_atlas() -> tuple[torch.Tensor, torch.Tensor]:
 
 def sample_factors(n: int, generator: torch.Generator) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Digits (exactly balanced, shuffled) and each style factor uniform over its range."""
-    digits = torch.randperm(n, generator=generator) % 10
-    factors = {}
-    for name, (low, high) in FACTOR_RANGES.items():
-        factors[name] = low + (high - low) * torch.rand(n, generator=generator)
-    return digits, factors
+    digits = standin.balanced_labels(n, 10, generator)  # first: the order of the draws is part of the data
+    return digits, standin.uniform_factors(FACTOR_RANGES, n, generator)
 
 
 def render(digits, rotation_degrees, width_scale, stroke_width_px, elastic_strength, generator=None) -> torch.Tensor:
@@ -192,8 +194,7 @@ def render(digits, rotation_degrees, width_scale, stroke_width_px, elastic_stren
         for v in (rotation_degrees, width_scale, stroke_width_px, elastic_strength)
     )
     canvas = _render_canvas(digits, rotation, width, stroke, elastic, generator)
-    fitted = _fit_into_box(canvas)
-    return (fitted * 255).round_().to(torch.uint8)
+    return standin.to_uint8(_fit_into_box(canvas))
 
 
 def _canvas_to_glyph(rotation_degrees: torch.Tensor, width_scale: torch.Tensor) -> torch.Tensor:
@@ -294,41 +295,18 @@ def _fit_into_box(canvas: torch.Tensor) -> torch.Tensor:
     return F.avg_pool2d(fine, SUPERSAMPLE)
 
 
-def generate_split(n: int, generator: torch.Generator, desc: str = "synthetic digits") -> Split:
-    """Draw factors and render `n` images in batches, with a progress bar if it takes a while."""
+def generate_split(n: int, generator: torch.Generator, desc: str) -> Split:
+    """Draw the digits and their style, then render them; the elastic noise comes from `generator` too."""
     digits, factors = sample_factors(n, generator)
-    images = torch.empty(n, 1, IMAGE_SIZE, IMAGE_SIZE, dtype=torch.uint8)
-    with progress(total=n, desc=desc, unit="img", delay=2) as bar:
-        for start in range(0, n, BATCH_SIZE):
-            part = slice(start, start + BATCH_SIZE)
-            images[part] = render(digits[part], *(factors[name][part] for name in FACTOR_NAMES), generator=generator)
-            bar.update(len(images[part]))
-    return Split(
-        images=images.numpy(),
-        labels=digits.numpy().astype(np.int64),
-        factors=torch.stack([factors[name] for name in FACTOR_NAMES], dim=1).numpy(),
-        factor_names=list(FACTOR_NAMES),
-    )
+
+    def draw(part):
+        return render(digits[part], *(factors[name][part] for name in FACTOR_NAMES), generator=generator)
+
+    images = standin.render_in_batches(n, (1, IMAGE_SIZE, IMAGE_SIZE), draw, batch_size=BATCH_SIZE, desc=desc)
+    return standin.as_split(images, factors, FACTOR_NAMES, labels=digits)
 
 
 def prepare(out_path, raw_dir=None, *, seed=0, n_train=60000, n_test=10000):
-    """Generate the train and test splits and write them to `out_path` as HDF5.
-
-    `raw_dir` is accepted for the same signature as the real datasets' preparers; nothing is
-    read from it. Same seed, same arrays.
-    """
-    generators = split_generators(seed)
+    """Write the stand-in to `out_path` as HDF5; arguments as for every stand-in (`standin.prepare`)."""
     sizes = {"train": n_train, "test": n_test}
-    splits = {name: generate_split(sizes[name], generators[name], f"synthetic digits ({name})") for name in sizes}
-    write_dataset(
-        out_path,
-        dataset="synthetic_digits",
-        source="synthetic",
-        splits=splits,
-        description=(
-            "Synthetic stand-in for MNIST: DejaVu Sans digits drawn white on black at 28x28 "
-            "from signed distance fields with continuous random rotation, width, stroke width "
-            "and elastic distortion, fitted into a 20x20 box and centred by mass."
-        ),
-    )
-    return out_path
+    return standin.prepare(out_path, "synthetic_digits", DESCRIPTION, generate_split, seed=seed, sizes=sizes)

@@ -9,7 +9,7 @@ name, then its own payload: a Storage an int64 element count and the raw element
 Tensor an int32 number of dimensions, int64 sizes, int64 strides (in elements), an int64
 1-based storage offset, then its Storage as an object (nil for an empty tensor).
 
-Used for DC-IGN's face renders (infogan.data.faces), which were saved by Torch7.
+Used for DC-IGN's face renders (infogan.data.real.faces_dcign), which were saved by Torch7.
 """
 
 import re

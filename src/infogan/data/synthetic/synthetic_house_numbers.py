@@ -45,14 +45,11 @@ Colours, lighting, blur and noise follow as per-pixel arithmetic on the batch.
 
 import math
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
-from infogan.data import synthetic_digits
-from infogan.data.hdf5 import Split, write_dataset
-from infogan.data.streams import split_generators
-from infogan.progress import progress
+from infogan.data.hdf5 import Split
+from infogan.data.synthetic import standin, synthetic_digits
 
 IMAGE_SIZE = 32
 GLYPH_SIZE = synthetic_digits.IMAGE_SIZE  # the glyphs come from synthetic_digits at 28 x 28...
@@ -110,7 +107,7 @@ DESCRIPTION = (
 def sample_factors(n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, dict]:
     """Centre digits (exactly balanced, shuffled), neighbour digits (-1 where absent), and the
     style factors: continuous ones uniform over FACTOR_RANGES, contrast_inverted Bernoulli."""
-    digits = torch.randperm(n, generator=generator) % 10
+    digits = standin.balanced_labels(n, 10, generator)
     neighbours = torch.randint(0, 10, (2, n), generator=generator)
     present = torch.rand(2, n, generator=generator) < NEIGHBOUR_PROBABILITY
     left, right = torch.where(present, neighbours, -1)
@@ -119,8 +116,7 @@ def sample_factors(n: int, generator: torch.Generator) -> tuple[torch.Tensor, to
         if name == "contrast_inverted":
             style[name] = (torch.rand(n, generator=generator) < INVERTED_PROBABILITY).float()
         else:
-            low, high = FACTOR_RANGES[name]
-            style[name] = low + (high - low) * torch.rand(n, generator=generator)
+            style[name] = standin.uniform(FACTOR_RANGES[name], n, generator)
     return digits, left, right, style
 
 
@@ -141,7 +137,7 @@ def render(digits, left_digit, right_digit, generator=None, **style) -> tuple[to
     image = image * _light_map(style["lighting"], style["light_gradient"], style["light_direction"])
     image = _blur(image.clamp_(0, 1), style["blur_sigma"])
     image = image + style["noise_std"].view(n, 1, 1, 1) * torch.randn(image.shape, generator=generator)
-    return (image.clamp_(0, 1) * 255).round_().to(torch.uint8), visible
+    return standin.to_uint8(image.clamp_(0, 1)), visible
 
 
 def _glyphs(digits, width_scale, stroke_width_px) -> torch.Tensor:
@@ -253,46 +249,32 @@ def _blur(image, sigma) -> torch.Tensor:
     return flat.view(n, channels, IMAGE_SIZE, IMAGE_SIZE)
 
 
-def _factor_table(left, right, visible, style) -> torch.Tensor:
-    """The stored factors, N x len(FACTOR_NAMES), with neighbours as they show in the crop."""
-    shown_left = torch.where(visible[:, 0], left, -1)
-    shown_right = torch.where(visible[:, 1], right, -1)
-    columns = {
+def _stored_factors(left, right, visible, style) -> dict[str, torch.Tensor]:
+    """The stored factors by name, with the neighbours as they show in the crop."""
+    return {
         **style,
         "neighbours": visible.sum(dim=1),
-        "left_digit": shown_left,
-        "right_digit": shown_right,
+        "left_digit": torch.where(visible[:, 0], left, -1),
+        "right_digit": torch.where(visible[:, 1], right, -1),
     }
-    return torch.stack([columns[name].float() for name in FACTOR_NAMES], dim=1)
 
 
-def generate_split(n: int, generator: torch.Generator, desc: str = "synthetic house numbers") -> Split:
-    """Draw factors and render `n` crops in batches, with a progress bar if it takes a while."""
+def generate_split(n: int, generator: torch.Generator, desc: str) -> Split:
+    """Draw the digits, neighbours and style of `n` crops, then render them; the stain and
+    pixel noise come from `generator` too. Which neighbours show is known only once drawn."""
     digits, left, right, style = sample_factors(n, generator)
-    images = torch.empty(n, 3, IMAGE_SIZE, IMAGE_SIZE, dtype=torch.uint8)
     visible = torch.empty(n, 2, dtype=torch.bool)
-    with progress(total=n, desc=desc, unit="img", delay=2) as bar:
-        for start in range(0, n, BATCH_SIZE):
-            part = slice(start, start + BATCH_SIZE)
-            batch_style = {name: values[part] for name, values in style.items()}
-            images[part], visible[part] = render(digits[part], left[part], right[part], generator=generator, **batch_style)
-            bar.update(len(images[part]))
-    return Split(
-        images=images.numpy(),
-        labels=digits.numpy().astype(np.int64),
-        factors=_factor_table(left, right, visible, style).numpy(),
-        factor_names=list(FACTOR_NAMES),
-    )
+
+    def draw(part):
+        images, visible[part] = render(digits[part], left[part], right[part], generator=generator,
+                                       **{name: values[part] for name, values in style.items()})
+        return images
+
+    images = standin.render_in_batches(n, (3, IMAGE_SIZE, IMAGE_SIZE), draw, batch_size=BATCH_SIZE, desc=desc)
+    return standin.as_split(images, _stored_factors(left, right, visible, style), FACTOR_NAMES, labels=digits)
 
 
 def prepare(out_path, raw_dir=None, *, seed=0, n_train=50000, n_test=10000):
-    """Generate the train and test splits and write them to `out_path` as HDF5.
-
-    `raw_dir` is accepted for the same signature as the real datasets' preparers; nothing is
-    read from it. Same seed, same arrays; the test split does not depend on n_train.
-    """
-    generators = split_generators(seed)
+    """Write the stand-in to `out_path` as HDF5; arguments as for every stand-in (`standin.prepare`)."""
     sizes = {"train": n_train, "test": n_test}
-    splits = {name: generate_split(sizes[name], generators[name], f"synthetic house numbers ({name})") for name in sizes}
-    write_dataset(out_path, dataset="synthetic_house_numbers", source="synthetic", splits=splits, description=DESCRIPTION)
-    return out_path
+    return standin.prepare(out_path, "synthetic_house_numbers", DESCRIPTION, generate_split, seed=seed, sizes=sizes)

@@ -6,7 +6,7 @@ The paper's 3D Chairs experiment (Figure 4) asks whether InfoGAN's codes find th
 rotation and its width. 3D Chairs (Aubry et al.) is 1,393 CAD chairs rendered on white from
 31 azimuths and 2 elevations (20 and 30 degrees), which the paper uses as 64 x 64
 grayscale. This stand-in poses the same problem with the true factors known: procedural
-chairs built from boxes, rendered by `infogan.data.render3d` at the real set's views, dark
+chairs built from boxes, rendered by `infogan.data.synthetic.render3d` at the real set's views, dark
 grey chairs shaded by a studio light on white.
 
 Chairs are built from boxes in units of the seat's depth (1). Four types differ in
@@ -29,27 +29,27 @@ relative to the camera (upper left, in front), as in a studio. Each chair is cen
 bounding box and all chairs are drawn at one fixed scale, so a wider chair is wider in the
 image (the tallest fill about 60 of the 64 rows, a typical one about 40). No textures, no
 per-chair colour: the factors above (and the type) are the only sources of variation.
-Rendering is `infogan.data.render3d`'s (flat Lambertian shading, perspective, drawn at
+Rendering is `infogan.data.synthetic.render3d`'s (flat Lambertian shading, perspective, drawn at
 128 x 128 and averaged down); 33,000 images (the default) take about 15 s on one CPU thread.
 
 What it is not: real CAD chairs. The shapes are simple boxes, the real set's variety
 (1,393 designs, textures, curved parts, swivel chairs with many details) is not there.
 """
 
+import functools
 import math
 
 import numpy as np
 import torch
 
-from infogan.data.hdf5 import Split, write_dataset
-from infogan.data.render3d import (
+from infogan.data.hdf5 import Split
+from infogan.data.synthetic import standin
+from infogan.data.synthetic.render3d import (
     box_triangles,
     box_vertices,
     render_batch,
     view_to_world,
 )
-from infogan.data.streams import split_generators
-from infogan.progress import progress
 
 IMAGE_SIZE = 64
 CHAIR_TYPES = ("dining", "armchair", "stool_with_back", "office")
@@ -74,6 +74,14 @@ BACKGROUND = 1.0
 SUPERSAMPLE = 2
 BATCH_SIZE = 64
 FRAME_ALBEDO, SEAT_ALBEDO, BASE_ALBEDO = 0.32, 0.62, 0.22
+
+DESCRIPTION = (
+    "Synthetic stand-in for 3D Chairs (Aubry et al. 2014), not real CAD chairs: procedural "
+    "box chairs of 4 types (label: 0 dining, 1 armchair, 2 stool with back, 3 office) with "
+    "continuous width, back height and leg length, rendered 64x64 grayscale, dark on white, "
+    "at the real set's 31 azimuths and elevations 20 or 30 degrees, by a software rasterizer "
+    "(Lambertian, studio light fixed to the camera). Factors: " + ", ".join(FACTOR_NAMES) + "."
+)
 
 
 def _rotation(about: str, angle: torch.Tensor) -> torch.Tensor:
@@ -249,7 +257,7 @@ def render(chair_type: int, width, back_height, leg_length, azimuth_deg, elevati
 
 def sample_factors(n: int, generator: torch.Generator, azimuth_grid: bool = True):
     """Chair types (balanced, shuffled), and a dict of factor tensors named FACTOR_NAMES."""
-    types = torch.randperm(n, generator=generator) % len(CHAIR_TYPES)
+    types = standin.balanced_labels(n, len(CHAIR_TYPES), generator)
     if azimuth_grid:
         azimuth = torch.tensor(AZIMUTHS_DEG)[torch.randint(len(AZIMUTHS_DEG), (n,), generator=generator)]
     else:
@@ -261,55 +269,27 @@ def sample_factors(n: int, generator: torch.Generator, azimuth_grid: bool = True
         "azimuth_deg": azimuth,
         "elevation_deg": elevation,
     }
-    for name, (low, high) in SHAPE_RANGES.items():
-        factors[name] = low + (high - low) * torch.rand(n, generator=generator)
-    return types, factors
+    return types, factors | standin.uniform_factors(SHAPE_RANGES, n, generator)
 
 
-def generate_split(n: int, generator: torch.Generator, desc: str = "synthetic chairs", azimuth_grid: bool = True) -> Split:
-    """Draw factors and render `n` chairs, a batch of one type at a time."""
+def generate_split(n: int, generator: torch.Generator, desc: str, azimuth_grid: bool = True) -> Split:
+    """Draw the types and factors of `n` chairs, then render them a batch of one type at a time
+    (one type, one mesh layout; nothing random in the drawing)."""
     types, factors = sample_factors(n, generator, azimuth_grid)
-    images = torch.empty(n, 1, IMAGE_SIZE, IMAGE_SIZE, dtype=torch.uint8)
-    with progress(total=n, desc=desc, unit="img", delay=2) as bar:
-        for chair_type in range(len(CHAIR_TYPES)):
-            indices = torch.nonzero(types == chair_type).squeeze(1)
-            for start in range(0, len(indices), BATCH_SIZE):
-                part = indices[start : start + BATCH_SIZE]
-                drawn = render(chair_type, *(factors[name][part] for name in (*SHAPE_RANGES, "azimuth_deg", "elevation_deg")))
-                images[part, 0] = (drawn * 255).round_().to(torch.uint8)
-                bar.update(len(part))
-    return Split(
-        images=images.numpy(),
-        labels=types.numpy().astype(np.int64),
-        factors=torch.stack([factors[name] for name in FACTOR_NAMES], dim=1).numpy(),
-        factor_names=list(FACTOR_NAMES),
-    )
+
+    def draw(part):
+        chair_type = int(types[part[0]])
+        drawn = render(chair_type, *(factors[name][part] for name in (*SHAPE_RANGES, "azimuth_deg", "elevation_deg")))
+        return standin.to_uint8(drawn).unsqueeze(1)
+
+    parts = standin.batches_of_each(types, BATCH_SIZE)
+    images = standin.render_in_batches(n, (1, IMAGE_SIZE, IMAGE_SIZE), draw, batch_size=BATCH_SIZE, desc=desc, parts=parts)
+    return standin.as_split(images, factors, FACTOR_NAMES, labels=types)
 
 
 def prepare(out_path, raw_dir=None, *, seed=0, n_train=30000, n_test=3000, azimuth_grid=True):
-    """Generate the train and test splits and write them to `out_path` as HDF5.
-
-    `raw_dir` is accepted for the same signature as the real datasets' preparers; nothing is
-    read from it. Same seed, same arrays. ``azimuth_grid=False`` draws azimuth uniformly
-    over [0, 360) instead of from the real set's 31 views.
-    """
-    generators = split_generators(seed)
+    """Write the stand-in to `out_path` as HDF5; arguments as for every stand-in (`standin.prepare`).
+    ``azimuth_grid=False`` draws azimuth uniformly over [0, 360) instead of from the real set's 31 views."""
+    generate = functools.partial(generate_split, azimuth_grid=azimuth_grid)
     sizes = {"train": n_train, "test": n_test}
-    splits = {
-        name: generate_split(sizes[name], generators[name], f"synthetic chairs ({name})", azimuth_grid) for name in sizes
-    }
-    write_dataset(
-        out_path,
-        dataset="synthetic_chairs",
-        source="synthetic",
-        splits=splits,
-        description=(
-            "Synthetic stand-in for 3D Chairs (Aubry et al. 2014), not real CAD chairs: procedural "
-            "box chairs of 4 types (label: 0 dining, 1 armchair, 2 stool with back, 3 office) with "
-            "continuous width, back height and leg length, rendered 64x64 grayscale, dark on white, "
-            "at the real set's 31 azimuths and elevations 20 or 30 degrees, by a software rasterizer "
-            "(Lambertian, studio light fixed to the camera). Factors: " + ", ".join(FACTOR_NAMES) + "."
-        ),
-    )
-    return out_path
-
+    return standin.prepare(out_path, "synthetic_chairs", DESCRIPTION, generate, seed=seed, sizes=sizes)
