@@ -322,16 +322,22 @@ def test_figure1_reads_its_last_iteration_from_the_figures_file(pipeline, tmp_pa
 
 
 @pytest.mark.parametrize(("change", "named"), [
-    (lambda raw: raw["figure2"].update(colour="red"), r"figure2: unknown key\(s\) \['colour'\]"),
+    (lambda raw: raw["figure2"].update(colour="red"), r"unknown key 'figure2.colour'"),
     (lambda raw: raw["figure2"]["panels"]["c"].update(sweeep=[-2, 2]),
-     r"figure2.panels.c: unknown key\(s\) \['sweeep'\]"),
+     r"unknown key 'figure2.panels.c.sweeep' \(did you mean 'sweep'\?\)"),
     (lambda raw: raw["figure2"]["panels"]["c"].update(factors=["slant"]),  # a key of Figures 3-6 only
-     r"figure2.panels.c: unknown key\(s\) \['factors'\]"),
-    (lambda raw: raw["figure2"]["panels"]["d"].pop("role"), r"figure2.panels.d: missing key\(s\) \['role'\]"),
-    (lambda raw: raw["figure2"]["panels"]["a"].update(columns="by_value"), r"figure2.panels.a.columns: 'by_value'"),
-    (lambda raw: raw["figure2"].update(choose="best_factor_match"), r"figure2.choose: 'best_factor_match'"),
-    (lambda raw: raw["figure1"].update(first_iteration=0), r"figure1: unknown key\(s\) \['first_iteration'\]"),
-    (lambda raw: raw.pop("draws"), r"missing key\(s\) \['draws'\]"),
+     r"unknown key 'figure2.panels.c.factors'"),
+    (lambda raw: raw["figure2"]["panels"]["d"].pop("role"), r"missing key 'figure2.panels.d.role'"),
+    (lambda raw: raw["figure2"]["panels"]["a"].update(columns="by_value"),
+     r"key 'figure2.panels.a.columns' is 'by_value'; choose one of \['matched_label'\]"),
+    (lambda raw: raw["figure2"]["panels"]["a"].update(role="rotation"),  # a key of continuous panels only
+     r"key 'figure2.panels.a.role' must be absent: this kind of panel does not use it, got 'rotation'"),
+    (lambda raw: raw["figure2"].update(choose="best_factor_match"),
+     r"key 'figure2.choose' must be best_categorical_accuracy \(the rule of Figure 2\), got 'best_factor_match'"),
+    (lambda raw: raw["figure2"]["panels"]["c"].update(sweep=[2, -2]),
+     r"figure2.panels.c.sweep: \[2, -2\] is not a range \[low, high\] with low < high"),
+    (lambda raw: raw["figure1"].update(first_iteration=0), r"unknown key 'figure1.first_iteration'"),
+    (lambda raw: raw.pop("draws"), r"missing key 'draws'"),
 ])
 def test_a_wrong_figure2_declaration_is_refused_naming_file_and_key(pipeline, tmp_path, change, named):
     path = figures_file(tmp_path, change)

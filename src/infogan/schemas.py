@@ -59,7 +59,7 @@ def describe(error, schema, document) -> str:
         return f"key {_key_of(path)!r} is {error.instance!r}; choose one of {error.validator_value}"
     if error.validator == "type" and not path:
         return f"expected {_wanted(error.schema)}, got {error.instance!r}"
-    return f"key {_key_of(path)!r} must be {_description(schema, path)}, got {_whole_value(document, path)!r}"
+    return f"key {_key_of(path)!r} must be {_description(schema, error)}, got {_whole_value(document, path)!r}"
 
 
 def _dotted(path, leaf):
@@ -80,36 +80,27 @@ def _whole_value(document, path):
     return document
 
 
-def _description(schema, path):
-    """The deepest `description` on the way from the root schema to `path`; else the type asked for."""
-    found, node = None, schema
-    for part in path:
-        node = _child(node, part, schema)
-        if node is None:
-            break
-        found = node.get("description", found) if not isinstance(part, int) else found
-    return found or _wanted(node or {})
+def _description(schema, error):
+    """The deepest `description` on the schema's way to the failing rule (through `$ref`s, which
+    the error's schema path steps over, and `allOf`s), which says what the value must be; else
+    the type the rule asked for."""
+    node, found = schema, None
+    for part in error.absolute_schema_path:
+        while isinstance(node, dict) and part not in node and "$ref" in node:
+            node = _target(node["$ref"], schema)
+            found = node.get("description", found)
+        node = node[part]
+        if isinstance(node, dict) and "description" in node:
+            found = node["description"]
+    return found or _wanted(error.schema if isinstance(error.schema, dict) else {})
 
 
-def _child(node, part, root):
-    node = _resolve(node, root)
-    if isinstance(part, int):
-        return _resolve(node.get("items"), root) if isinstance(node.get("items"), dict) else None
-    properties = node.get("properties", {})
-    if part in properties:
-        return _resolve(properties[part], root)
-    extra = node.get("additionalProperties")
-    return _resolve(extra, root) if isinstance(extra, dict) else None
-
-
-def _resolve(node, root):
-    """Follow a local `$ref` (`#/$defs/name`), keeping the referring node's own description."""
-    if not isinstance(node, dict) or "$ref" not in node:
-        return node
-    target = root
-    for part in node["$ref"].removeprefix("#/").split("/"):
-        target = target[part]
-    return {**target, **{k: v for k, v in node.items() if k != "$ref"}}
+def _target(reference, root):
+    """The schema a local `$ref` (`#/$defs/name`) points to."""
+    node = root
+    for part in reference.removeprefix("#/").split("/"):
+        node = node[part]
+    return node
 
 
 def _wanted(schema):
