@@ -27,7 +27,8 @@ from infogan.evaluate import evaluate
 from infogan.report import claims as claim_checks
 from infogan.report import seeds
 from infogan.report import provenance, render_report
-from infogan.report.render import PAPER_CLAIMS, load_paper_claims, panel_choices
+from infogan.report.panels import q_readings, verdict
+from infogan.report.render import PAPER_CLAIMS, load_paper_claims
 from infogan.train import train
 
 torch.set_num_threads(1)
@@ -142,7 +143,9 @@ def test_the_summary_comes_first_with_every_claim_and_panel(inputs):
     assert all(row["link"] == "#claims" and row["data"] == "real" for row in claims)
     panels = [row for row in summary if row["item"].startswith("Figure 2 (")]
     assert [row["item"] for row in panels] == [f"Figure 2 ({key})" for key in "abcd"]
-    assert all(row["verdict"] == "shown, not scored" and row["link"] == "#figure2" for row in panels)
+    # drawn without a factor probe: no verdict, said so
+    assert all(row["verdict"] == "not judged (drawn without a factor probe)" and row["status"] == "not-checked"
+               and row["link"] == "#figure2" for row in panels)
     assert panels[2]["paper"] == load_paper_claims()["figures"][2]["panels"]["c"]
     assert [row["item"] for row in summary if row["link"] == "#figure1"] == ["Figure 1"]
 
@@ -534,10 +537,35 @@ def test_paper_claims_are_checked_against_their_schema(tmp_path, change, expecte
     assert "\n" not in str(raised.value)
 
 
-def test_panel_verdicts_follow_the_thresholds_in_paper_claims():
+def test_q_readings_follow_the_thresholds_in_paper_claims():
     sidecar = {"figure": 3, "selected": {"a": {"experiment": "faces_azimuth", "seed": 1, "code": 0,
                                                  "factor": "azimuth", "score": 0.5, "criterion": "c"}}}
-    verdict = lambda well, weakly: panel_choices(sidecar, {"tracks_well": well, "tracks_weakly": weakly})[0]
-    assert (verdict(0.7, 0.3)["verdict"], verdict(0.7, 0.3)["met"]) == ("tracks it weakly", False)
-    assert (verdict(0.4, 0.3)["verdict"], verdict(0.4, 0.3)["met"]) == ("tracks it", True)
-    assert verdict(0.9, 0.6)["verdict"] == "does not track it"
+    reading = lambda well, weakly: q_readings(sidecar, {"tracks_well": well, "tracks_weakly": weakly})[0]
+    assert (reading(0.7, 0.3)["verdict"], reading(0.7, 0.3)["met"]) == ("tracks it weakly", False)
+    assert (reading(0.4, 0.3)["verdict"], reading(0.4, 0.3)["met"]) == ("tracks it", True)
+    assert reading(0.9, 0.6)["verdict"] == "does not track it"
+
+
+THRESHOLDS = {"tracks_well": 0.7, "tracks_weakly": 0.3, "probe_min_quality": 0.8}
+
+
+@pytest.mark.parametrize("scores, status, words", [
+    ({"factor": "azimuth", "score": 0.9, "others_move": 0.05, "probe_quality": 0.95}, "met", "tracks it"),
+    ({"factor": "azimuth", "score": 0.9, "others_move": 0.6, "probe_quality": 0.95}, "met",
+     "tracks it; other factors move too (eta^2 up to 0.60)"),
+    ({"factor": "azimuth", "score": 0.5, "others_move": 0.05, "probe_quality": 0.95}, "not-met", "tracks it weakly"),
+    ({"factor": "azimuth", "score": 0.1, "others_move": 0.05, "probe_quality": 0.95}, "not-met", "does not track it"),
+    # a probe that reads the factor poorly cannot judge, however high the score
+    ({"factor": "azimuth", "score": 0.95, "others_move": 0.0, "probe_quality": 0.5}, "not-checked",
+     "not judged: the probe reads azimuth too poorly (held-out 0.50 < 0.8)"),
+    ({"score": None, "reason": "the probe of this data reads label; none of rotation_degrees"}, "not-checked",
+     "not judged: the probe of this data reads label; none of rotation_degrees"),
+    # Figure 2 (b): the paper says a regular GAN's c1 has no clear meaning
+    ({"factor": "label", "score": 0.1, "probe_quality": 0.99, "expect": "no_meaning"}, "met",
+     "no clear meaning, as the paper says"),
+    ({"factor": "label", "score": 0.8, "probe_quality": 0.99, "expect": "no_meaning"}, "not-met",
+     "tracks it (the paper: no clear meaning)"),
+])
+def test_a_panel_verdict_comes_from_the_probe_and_can_fail(scores, status, words):
+    judged = verdict(scores, {}, THRESHOLDS)
+    assert (judged["status"], judged["verdict"]) == (status, words)

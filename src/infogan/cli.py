@@ -102,12 +102,13 @@ def cmd_figure(args):
     elif args.number in figures.CODE_FIGURES:
         if not args.runs or not args.evaluations:
             raise InfoganError(f"figure {args.number} needs --runs and --evaluations (from `infogan evaluate`)")
-        sidecar = figures.code_figure(args.number, args.runs, args.evaluations, args.out_dir, args.figures_file)
+        sidecar = figures.code_figure(args.number, args.runs, args.evaluations, args.out_dir, args.figures_file,
+                                      probe=args.probe)
     else:
         if not args.infogan_evaluations or not args.gan_evaluations:
             raise InfoganError("figure 2 needs --infogan-evaluations and --gan-evaluations (from `infogan evaluate`)")
         sidecar = figures.figure2(args.infogan_runs, args.infogan_evaluations, args.gan_runs, args.gan_evaluations,
-                                  args.out_dir, figures_file=args.figures_file)
+                                  args.out_dir, figures_file=args.figures_file, probe=args.probe)
     logging.info("wrote figure %d to %s (%s)", args.number, args.out_dir, sidecar["data"]["label"])
 
 
@@ -232,6 +233,9 @@ def build_parser():
     p.add_argument("--figures-file", type=Path, default=None,
                    help="what each figure shows: grid rows and seed, Figure 1's iterations, the panels of "
                         "Figures 2-6 (default: the package's configs/figures.yaml)")
+    p.add_argument("--probe", type=Path, metavar="PROBE",
+                   help="figures 2-6: the data's factor probe (`infogan probe`), to score each panel on its "
+                        "generated images")
     p.add_argument("--out-dir", type=Path, default=Path("paper_figures"), help="default: paper_figures")
     p.set_defaults(func=cmd_figure)
 

@@ -1,7 +1,7 @@
 """The paper's six figures and the report's training curves, drawn from run directories and
 evaluation JSONs only; what each figure shows is declared in configs/figures.yaml.
 
-One module per job, imports pointing one way (spec, frame -> grids, curves -> mnist, codes):
+One module per job, imports pointing one way (spec, frame -> grids, curves -> judge -> mnist, codes):
 
 - `spec`: reads and checks configs/figures.yaml (grid settings, Figure 1's range, the
   panels and selection rule of Figures 2-6);
@@ -9,6 +9,7 @@ One module per job, imports pointing one way (spec, frame -> grids, curves -> mn
   sidecar names a run;
 - `grids`: code sweeps drawn as grids of images (Figures 2-6);
 - `curves`: line plots of training logs (Figure 1's band, the report's curves);
+- `judge`: scores each panel on its generated images with the data's factor probe;
 - `mnist`: Figures 1 and 2; `codes`: Figures 3-6.
 
 Callers (the command line, the report, the workflow) use the names below.

@@ -19,6 +19,7 @@ import torch
 from infogan import checkpoint
 from infogan.atomic import write_json
 from infogan.errors import InfoganError
+from infogan.figures import judge
 from infogan.figures.frame import describe_pairs, pairs_by_experiment, run_entry
 from infogan.figures.grids import (
     Panel,
@@ -115,10 +116,21 @@ def panel_picture(panel: PanelSpec, choice: Choice, draws, seed, device) -> Pane
     return Panel(image_grid(to_unit_range(columns, config.network)), labels, title, f"{xlabel} ({why})", caption)
 
 
+def panel_scores(panel: PanelSpec, choice: Choice, probe, draws, seed, rows, device) -> dict:
+    """The probe's scores of the sweep the panel shows (infogan.figures.judge)."""
+    if panel.code == "continuous":
+        values = sweep_values(panel.sweep)
+    else:
+        values = range(choice.run.config.latent.categorical[choice.code_index])
+    columns = judge.scored_sweep(choice.run.path, panel.code, choice.code_index, values, draws, seed, rows, device)
+    return {**judge.judge_sweep(probe, columns, panel.code, panel.factors, values), "expect": panel.expect}
+
+
 def code_figure(number, run_paths, evaluation_paths, out_dir="paper_figures", figures_file=None,
-                draws=None, seed=None, device="cpu"):
+                draws=None, seed=None, device="cpu", probe=None):
     """Draw Figure `number` (3-6) from the given runs and their evaluations; returns its sidecar.
-    `draws` and `seed` default to the figures file's grid settings."""
+    `draws` and `seed` default to the figures file's grid settings. With `probe` (a factor probe
+    of the data), each panel is also scored on its generated images."""
     declared = load_figures(figures_file)
     figure_spec, device = declared.spec(number), torch.device(device)
     draws = declared.draws if draws is None else draws
@@ -142,6 +154,11 @@ def code_figure(number, run_paths, evaluation_paths, out_dir="paper_figures", fi
         "caption": (f"{figure_spec.title}. Each grid: {draws} rows, each a seeded draw (seed {seed}) of the noise "
                     f"and the other codes; one code varies along the columns. {data['label']}."),
     }
+    probe, sidecar["probe"] = judge.load(probe, device)
+    if probe is not None:
+        sidecar["probe_scores"] = {panel.key: panel_scores(panel, choices[panel.key], probe, draws, seed,
+                                                           declared.probe_rows, device)
+                                   for panel in figure_spec.panels}
     write_json(Path(out_dir) / f"figure{number}.json", sidecar)
     return sidecar
 

@@ -45,6 +45,7 @@ from infogan.figures.grids import (
     sweep_values,
     to_unit_range,
 )
+from infogan.figures import judge
 from infogan.figures.spec import load_figures
 from infogan.rundir import load_evaluation, load_run, pair_evaluations
 from infogan.sweep import sweep_categories, sweep_code
@@ -202,13 +203,35 @@ def figure2_panels(spec, shown, draws, seed, device):
     return panels
 
 
+def figure2_scores(spec, shown, probe, draws, seed, rows, device):
+    """{key: the probe's scores of the panel's sweep} (infogan.figures.judge): for (a) and (b) the
+    share of images read as their column's matched digit, for (c) and (d) how the role's factor
+    follows the code, where the data labels it."""
+    scores = {}
+    for panel in spec.panels:
+        run, evaluation = shown[panel.experiment]
+        if panel.code == "categorical":
+            matching = {int(c): int(label) for c, label in (evaluation.get("categorical_matching") or {}).items()}
+            order = categories_in_label_order(matching, run.config.latent.categorical[0])
+            columns = judge.scored_sweep(run.path, "categorical", 0, order, draws, seed, rows, device)
+            result = judge.judge_sweep(probe, columns, "categorical", [], column_labels=[matching.get(c) for c in order])
+        else:
+            values = sweep_values(panel.sweep)
+            index = _roles(evaluation, [panel.role])[panel.role]
+            columns = judge.scored_sweep(run.path, "continuous", index, values, draws, seed, rows, device)
+            result = judge.judge_sweep(probe, columns, "continuous", panel.factors, values)
+        scores[panel.key] = {**result, "expect": panel.expect}
+    return scores
+
+
 # --- Figure 2 -----------------------------------------------------------------------------
 
 
 def figure2(infogan_runs, infogan_evaluations, gan_runs, gan_evaluations, out_dir="paper_figures",
-            draws=None, seed=None, device="cpu", figures_file=None):
+            draws=None, seed=None, device="cpu", figures_file=None, probe=None):
     """Figure 2 as figures.yaml declares it: (a)-(d) the categorical code of InfoGAN and of the GAN, and
-    the rotation and width codes. `draws` and `seed` default to the file's grid settings."""
+    the rotation and width codes. `draws` and `seed` default to the file's grid settings. With
+    `probe` (a factor probe of the data), each panel is also scored on its generated images."""
     declared = load_figures(figures_file)
     spec = declared.spec(2)
     draws = declared.draws if draws is None else draws
@@ -252,6 +275,9 @@ def figure2(infogan_runs, infogan_evaluations, gan_runs, gan_evaluations, out_di
                                    "sweep": list(panel.sweep) if panel.code == "continuous" else None}
                        for panel in spec.panels},
     }
+    probe, sidecar["probe"] = judge.load(probe, device)
+    if probe is not None:
+        sidecar["probe_scores"] = figure2_scores(spec, shown, probe, draws, seed, declared.probe_rows, device)
     write_json(Path(out_dir) / "figure2.json", sidecar)
     return sidecar
 

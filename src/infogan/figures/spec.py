@@ -38,6 +38,7 @@ class PanelSpec:
     sweep: tuple[float, float] = (-1.0, 1.0)  # a continuous code's range, in SWEEP_STEPS columns
     role: str | None = None  # best_categorical_accuracy, continuous: the code the evaluation names so
     columns: str | None = None  # best_categorical_accuracy, categorical: the column order (matched_label)
+    expect: str = "follows"  # what the paper says the code does: "follows" its factor, or "no_meaning"
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class FiguresFile:
     path: Path
     draws: int  # rows of every grid: seeded draws of the noise and the other codes
     draw_seed: int
+    probe_rows: int  # rows of each panel's sweep the factor probe scores (infogan.figures.judge)
     figure1_last_iteration: int
     specs: dict[int, FigureSpec]  # Figures 2-6, by number
 
@@ -88,7 +90,8 @@ def load_figures(path=None) -> FiguresFile:
     schemas.check(raw, "figures", path)
     specs = {number: _figure_spec(number, raw[f"figure{number}"], f"{path}: figure{number}")
              for number in GRID_FIGURES if f"figure{number}" in raw}
-    return FiguresFile(path, raw["draws"], raw["draw_seed"], raw["figure1"]["last_iteration"], specs)
+    return FiguresFile(path, raw["draws"], raw["draw_seed"], raw["probe_rows"], raw["figure1"]["last_iteration"],
+                       specs)
 
 
 def _figure_spec(number, entry, where) -> FigureSpec:
@@ -102,4 +105,5 @@ def _panel_spec(key, panel, where) -> PanelSpec:
         raise ConfigError(f"{where}.sweep: [{low}, {high}] is not a range [low, high] with low < high")
     return PanelSpec(key=key, shows=panel.get("shows"), experiment=panel["experiment"], code=panel["code"],
                      default_code=panel.get("default_code"), factors=tuple(panel.get("factors", ())),
-                     sweep=(float(low), float(high)), role=panel.get("role"), columns=panel.get("columns"))
+                     sweep=(float(low), float(high)), role=panel.get("role"), columns=panel.get("columns"),
+                     expect=panel.get("expect", "follows"))

@@ -3,7 +3,9 @@
 The report is for reading; this file is for comparing revisions. It holds the numbers of
 the report's summary and no more: per experiment, its data and the spread of its headline
 numbers over seeds; per claim and experiment, the number the rule judged and the verdict;
-per Figure 3-6 panel, the score of the code shown and its verdict. Keys are dotted paths
+per Figure 2-6 panel, the factor probe's score of its generated images, how much the other
+factors move, the probe's own quality and the verdict (met, not-met, not-checked), and for
+Figures 3-6 Q's score on the real images (`q_score`). Keys are dotted paths
 (`mnist_infogan.categorical_accuracy.mean`), values numbers or short words, so that a
 diff lines up key by key. The full evaluations stay in results/metrics/.
 """
@@ -29,11 +31,15 @@ def summary_metrics(claims, figures, runs, evaluations) -> dict:
         if row.value is not None:
             metrics[f"{key}.value"] = row.value
     for figure in figures:
+        for panel, judged in figure["verdicts"].items():
+            key = f"figure{figure['figure']}.{panel}"
+            metrics[f"{key}.verdict"] = judged["status"]
+            for name in ("score", "others_move", "probe_quality"):
+                if judged[name] is not None:
+                    metrics[f"{key}.{name}"] = judged[name]
         for choice in figure["choices"]:
-            key = f"figure{figure['figure']}.{choice['key']}"
-            metrics[f"{key}.verdict"] = choice["verdict"]
             if choice["score"] is not None:
-                metrics[f"{key}.score"] = choice["score"]
+                metrics[f"figure{figure['figure']}.{choice['key']}.q_score"] = choice["score"]
     return dict(sorted(metrics.items()))
 
 

@@ -22,7 +22,7 @@ from infogan.errors import InfoganError
 from infogan.figures import png_bytes, training_curves
 from infogan.rundir import load_evaluation, load_run
 from infogan.report import claims as claim_checks
-from infogan.report import provenance
+from infogan.report import panels, provenance
 from infogan.report.metrics import summary_metrics
 from infogan.report.seeds import L_I_EARLY, L_I_WINDOW, MERGE_SHARE, l_i_early, merged_labels
 
@@ -78,37 +78,15 @@ def load_figure(sidecar_path, paper):
         raise InfoganError(f"{png_path}: the image of {sidecar_path} is missing; run `infogan figure` again")
     described = paper["figures"].get(sidecar["figure"], {})
     ours, papers = sidecar.get("panels", {}), described.get("panels", {})
-    panels = [{"key": key, "ours": ours.get(key, "(no such panel in ours)"), "paper": papers.get(key, "")}
-              for key in sorted(set(ours) | set(papers))]
+    rows = [{"key": key, "ours": ours.get(key, "(no such panel in ours)"), "paper": papers.get(key, "")}
+            for key in sorted(set(ours) | set(papers))]
     png = png_path.read_bytes()
-    return {**sidecar, "sidecar": str(sidecar_path), "image": data_uri(png), "choices": panel_choices(sidecar, paper["panel_verdicts"]),
+    thresholds = paper["panel_verdicts"]
+    return {**sidecar, "sidecar": str(sidecar_path), "image": data_uri(png),
+            "choices": panels.q_readings(sidecar, thresholds), "verdicts": panels.probe_verdicts(sidecar, thresholds),
             "display_width": png_width(png, png_path) // 2,
             "paper_title": described.get("title", f"Figure {sidecar['figure']}"),
-            "paper_text": described.get("paper", ""), "panel_rows": panels}
-
-
-def panel_choices(sidecar, thresholds):
-    """Figures 3-6: per panel, the run and code shown, why, and a plain verdict on how well it
-    tracks its factor (`thresholds`: paper_claims.yaml's panel_verdicts); [] for figures
-    without per-panel choices (1 and 2)."""
-    well, weakly = thresholds["tracks_well"], thresholds["tracks_weakly"]
-    if sidecar["figure"] < 3:
-        return []
-    rows = []
-    for key, chosen in sorted(sidecar.get("selected", {}).items()):
-        score = chosen.get("score")
-        if score is None:
-            verdict = "not measurable (no true factor in this data)"
-        elif score >= well:
-            verdict = "tracks it"
-        elif score >= weakly:
-            verdict = "tracks it weakly"
-        else:
-            verdict = "does not track it"
-        rows.append({"key": key, "experiment": chosen["experiment"], "seed": chosen["seed"], "code": chosen["code"],
-                     "factor": chosen.get("factor"), "score": score, "criterion": chosen["criterion"],
-                     "verdict": verdict, "met": score is not None and score >= well})
-    return rows
+            "paper_text": described.get("paper", ""), "panel_rows": rows}
 
 
 def run_rows(runs, evaluations):
@@ -186,14 +164,14 @@ def summary_rows(claims, figures):
              "status": row.status.replace(" ", "-"), "link": "#claims"} for row in claims]
     for figure in figures:
         synthetic, label = figure["data"]["synthetic"], figure["data"]["label"].removeprefix("Data: ")
-        choices = {choice["key"]: choice for choice in figure["choices"]}
         for panel in figure["panel_rows"]:
-            choice = choices.get(panel["key"])
+            judged = figure["verdicts"].get(panel["key"])
+            unjudged = "not judged (drawn without a factor probe)" if figure["figure"] >= 2 else "shown, not scored"
             rows.append({
                 "item": f"Figure {figure['figure']} ({panel['key']})", "data": label, "synthetic": synthetic,
                 "ours": panel["ours"], "paper": panel["paper"],
-                "verdict": (choice["verdict"] if choice else "shown, not scored"),
-                "status": ("met" if choice and choice["met"] else "not-met" if choice else "not-checked"),
+                "verdict": judged["verdict"] if judged else unjudged,
+                "status": judged["status"] if judged else "not-checked",
                 "link": f"#figure{figure['figure']}"})
         if not figure["panel_rows"]:
             rows.append({"item": f"Figure {figure['figure']}", "data": label, "synthetic": synthetic,
