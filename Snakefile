@@ -38,6 +38,7 @@ wildcard_constraints:
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/probes.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/report.smk"
 

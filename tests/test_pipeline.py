@@ -104,13 +104,16 @@ def demo_run(project):
 
 def test_demo_profile_makes_figures_and_report_all_marked_synthetic(project, demo_run):
     result, seconds = demo_run
-    assert ran(result) == {"prepare", "train", "evaluate", "plan", "report"} | FIGURE_RULES
+    assert ran(result) == {"prepare", "train", "evaluate", "probe", "plan", "report"} | FIGURE_RULES
     for name in [f"paper_figures/figure{n}.{ext}" for n in range(1, 7) for ext in ("png", "pdf")] + [
             "results/report/index.html", "results/plots/l_i_curves.json"]:
         assert (project / name).is_file(), name
     for figure in range(1, 7):
         sidecar = json.loads((project / f"paper_figures/figure{figure}.json").read_text())
         assert sidecar["data"]["synthetic"] is True and sidecar["data"]["warning"].startswith("SYNTHETIC DATA")
+        if figure >= 2:  # every panel scored on its generated images by the data's factor probe
+            assert sidecar["probe"]["path"].startswith("results/probes/synthetic_")
+            assert set(sidecar["probe_scores"]) == set(sidecar["panels"])
     report = (project / "results/report/index.html").read_text()
     assert all(f'id="figure{n}"' in report for n in range(1, 7))
     for run_dir in ("mnist_infogan/seed1", "mnist_gan/seed1"):
@@ -221,7 +224,8 @@ def test_dvc_stages_depend_on_the_code_each_step_runs():
     code_files = next(ast.literal_eval(node.value) for node in tree.body
                       if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "CODE_FILES")
     stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
-    step_of = {"data": "prepare", "train": "train", "evaluate": "evaluate", "figures": "figures", "report": "report"}
+    step_of = {"data": "prepare", "train": "train", "evaluate": "evaluate", "probes": "probes", "figures": "figures",
+               "report": "report"}
     for stage, step in step_of.items():
         deps = set(stages[stage]["deps"])
         for pattern in code_files[step]:

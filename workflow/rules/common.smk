@@ -39,7 +39,8 @@ CODE_FILES = {
         "data/hdf5.py",
     ],
     "evaluate": ["evaluate.py", "disentanglement.py"],
-    "figures": ["figures/*.py"],
+    "probes": ["probes.py"],
+    "figures": ["figures/*.py", "probes.py"],
     "report": ["report/*.py", "report/*.j2", "report/*.yaml", "planning.py"],
 }
 

@@ -29,6 +29,7 @@ rule figure2:
         infogan_evaluations=evaluations(config["figures"]["figure2"]["infogan"]),
         gan=final_checkpoints(config["figures"]["figure2"]["gan"]),
         gan_evaluations=evaluations(config["figures"]["figure2"]["gan"]),
+        probe=figure_probe(2),
         figures_file=config["figures_file"],
     output:
         multiext("paper_figures/figure2", ".png", ".pdf", ".json"),
@@ -41,7 +42,7 @@ rule figure2:
         code=CODE["figures"],
     shell:
         "infogan figure 2 --infogan-runs {input.infogan} --infogan-evaluations {input.infogan_evaluations}"
-        " --gan-runs {input.gan} --gan-evaluations {input.gan_evaluations}"
+        " --gan-runs {input.gan} --gan-evaluations {input.gan_evaluations} --probe {input.probe}"
         " --figures-file {input.figures_file} --out-dir {params.out_dir} 2> {log}"
 
 
@@ -55,6 +56,7 @@ rule code_figure:
             *code_figure_experiments(wildcards.number)
         ),
         figures_file=config["figures_file"],
+        probe=lambda wildcards: figure_probe(wildcards.number),
     output:
         multiext("paper_figures/figure{number}", ".png", ".pdf", ".json"),
     log:
@@ -68,7 +70,7 @@ rule code_figure:
         code=CODE["figures"],
     shell:
         "infogan figure {wildcards.number} --runs {input.runs} --evaluations {input.evaluations}"
-        " --figures-file {input.figures_file} --out-dir {params.out_dir} 2> {log}"
+        " --figures-file {input.figures_file} --probe {input.probe} --out-dir {params.out_dir} 2> {log}"
 
 
 rule l_i_curves:

@@ -3,8 +3,9 @@
 # show, and the report's verdicts on Figures 2-6 come from it.
 
 
-def probe_file(slot):
-    """The probe of the dataset file that fills data slot `slot` (config `data`)."""
+def figure_probe(number):
+    """The probe of the data Figure `number` (2-6) shows: its `dataset` slot in the figures file."""
+    slot = load_figure_specs(config["figures_file"])[int(number)].dataset
     return f"results/probes/{config['data'][slot]}.pt"
 
 
@@ -25,3 +26,10 @@ rule probe:
         code=CODE["probes"],
     shell:
         "infogan probe {input} --out {output.probe} --steps {params.steps} --device {params.device} 2> {log}"
+
+
+rule probes:
+    """Target: the probe of every dataset a figure of Figures 2-6 shows."""
+    input:
+        sorted({figure_probe(number) for number in (2, *code_figures())}),
+    localrule: True
