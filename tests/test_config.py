@@ -2,6 +2,8 @@
 
 import copy
 import dataclasses
+import hashlib
+import json
 import math
 from pathlib import Path
 
@@ -420,3 +422,18 @@ def test_the_schema_requires_exactly_the_settings_without_a_default():
     assert set(schema["required"]) == required
     assert set(schema["properties"]) == {f.name for f in dataclasses.fields(ExperimentConfig)} - {"name"}
     assert set(schema["properties"]["speed"]["properties"]) == {f.name for f in dataclasses.fields(SpeedOptions)}
+
+
+def test_generator_output_sets_the_image_range_and_changes_the_fingerprint_only_when_set():
+    paper = load_experiment("mnist_infogan")
+    tanh = load_experiment("mnist_infogan", overrides={"generator_output": "tanh"})
+    assert paper.generator_output is None and paper.output_range == (0.0, 1.0)
+    assert tanh.output_range == (-1.0, 1.0)
+    assert tanh.fingerprint() != paper.fingerprint()
+    assert load_experiment("mnist_infogan", overrides={"generator_output": "sigmoid"}).output_range == (0.0, 1.0)
+    # the default leaves the fingerprint as it was before the option existed
+    settings = paper.to_dict()
+    for key in ("name", "description", "iterations", "generator_output"):
+        settings.pop(key)
+    settings["speed"].pop("keep_freed_memory")
+    assert paper.fingerprint() == hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]

@@ -170,7 +170,7 @@ def test_panel_a_columns_are_the_categories_in_digit_order(pipeline):
     grid, labels = mnist.categorical_panel(config, generator, fake_evaluation, 5, 0, cpu)
     assert labels == [str(d) for d in range(10)]
     assert grid.shape == (5 * 29 - 1, 10 * 29 - 1)  # 5 rows x 10 columns of 28 x 28, 1 px apart
-    sweep = grids.to_unit_range(sweep_categories(generator, config.latent, 0, 5, 0, cpu), "mnist")
+    sweep = grids.to_unit_range(sweep_categories(generator, config.latent, 0, 5, 0, cpu), config.output_range)
     for digit in range(10):
         category = int(np.flatnonzero(permutation == digit)[0])
         cell = grid[0:28, digit * 29:digit * 29 + 28]

@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from infogan.latent import LatentSpec
-from infogan.nets import ARCHITECTURES, OUTPUT_RANGE, Discriminator, Generator, build_networks
+from infogan.nets import ARCHITECTURES, OUTPUT_ACTIVATION, Discriminator, Generator, build_networks, output_range
 
 torch.set_num_threads(1)
 
@@ -21,7 +21,8 @@ def nets():
 
 def test_registry():
     assert set(ARCHITECTURES) == {"mnist", "svhn_celeba", "faces", "chairs"}
-    assert OUTPUT_RANGE == {"mnist": (0.0, 1.0), "svhn_celeba": (-1.0, 1.0), "faces": (0.0, 1.0), "chairs": (0.0, 1.0)}
+    assert {name: output_range(name) for name in ARCHITECTURES} == {
+        "mnist": (0.0, 1.0), "svhn_celeba": (-1.0, 1.0), "faces": (0.0, 1.0), "chairs": (0.0, 1.0)}
 
 
 def test_generator_output_shape_and_range(nets):
@@ -152,7 +153,7 @@ def test_paper_networks_shapes_and_ranges(dataset):
     torch.manual_seed(0)
     generator, discriminator = build_networks(network, spec, shape, 0.1, 0.02)
     latent = spec.generator_input(spec.sample(4, torch.Generator().manual_seed(0), torch.device("cpu")))
-    low, high = OUTPUT_RANGE[network]
+    low, high = output_range(network)
     with torch.no_grad():
         images = generator(latent)
         assert images.shape == (4, *shape)
@@ -230,3 +231,21 @@ def test_stacked_batches_compute_what_separate_calls_do(dataset):
     # one pass with ordinary (joint) batch norm is a different computation: the test can fail
     joint_logits, _ = copy.deepcopy(stacked)(torch.cat([real, fake]))
     assert not torch.allclose(joint_logits, logits, atol=1e-3)
+
+
+@pytest.mark.parametrize("network, shape", [("mnist", (1, 28, 28)), ("svhn_celeba", (3, 32, 32))])
+def test_the_output_layer_can_be_swapped_and_its_range_follows(network, shape):
+    """`generator_output`: the paper's layer by default; the other one on request (a variant)."""
+    other = "tanh" if OUTPUT_ACTIVATION[network] == "sigmoid" else "sigmoid"
+    spec = LatentSpec(8, (10,), 2)
+    torch.manual_seed(0)
+    default, _ = build_networks(network, spec, shape, 0.1, 0.02)
+    torch.manual_seed(0)
+    swapped, _ = build_networks(network, spec, shape, 0.1, 0.02, output=other)
+    assert type(default.deconv[-1]).__name__.lower() == OUTPUT_ACTIVATION[network]
+    assert type(swapped.deconv[-1]).__name__.lower() == other
+    assert len(list(swapped.parameters())) == len(list(default.parameters()))
+    z = torch.rand(16, spec.generator_input_size) * 2 - 1
+    low, high = output_range(network, other)
+    images = swapped.eval()(z)
+    assert images.min() >= low and images.max() <= high and images.min() < (low + high) / 2

@@ -37,7 +37,8 @@ LOGGED_ITERATIONS = [2, 3, 4, 6, 7]
 # memory on, channels_last and stacked batches off; each other variant flips one switch
 # (keep_freed_memory, once on, stays on for the process: its other setting is tested in a
 # process of its own, in test_allocator.py). Also the released code's fresh latent draw
-# for G's step, which draws from the latent RNG twice per iteration.
+# for G's step, which draws from the latent RNG twice per iteration, and the tanh output layer
+# (images on [-1, 1]), which the checkpoint must rebuild.
 VARIANTS = {
     "default": {},
     "fp32": {"speed": {"bf16_autocast": False}},
@@ -45,6 +46,7 @@ VARIANTS = {
     "channels_last": {"speed": {"channels_last": True}},
     "stacked": {"speed": {"stacked_batches": True}},
     "fresh_generator_latent": {"generator_step_latent": "fresh"},
+    "tanh_output": {"generator_output": "tanh"},
 }
 
 

@@ -85,7 +85,7 @@ def benchmark(config: ExperimentConfig, iterations=30, warmup=5, device="cpu", t
     autocast, use_bf16 = autocast_for(config, device)
 
     def step(i):
-        real = to_network_range(images[batches.indices(i)], config.network, config.speed.channels_last)
+        real = to_network_range(images[batches.indices(i)], config.output_range, config.speed.channels_last)
         return training_step(state, config, real, autocast)
 
     for i in range(warmup):

@@ -78,7 +78,8 @@ def load_trained(run_dir, device="cpu"):
     except (KeyError, ConfigError) as exc:
         raise CheckpointError(f"{path}: its saved config is unusable ({exc})") from None
     generator, discriminator = build_networks(
-        config.network, config.latent, config.image_shape, config.leaky_relu_slope, config.init_std
+        config.network, config.latent, config.image_shape, config.leaky_relu_slope, config.init_std,
+        config.generator_output,
     )
     try:
         generator.load_state_dict(payload["generator"])

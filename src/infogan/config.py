@@ -23,7 +23,7 @@ import yaml
 from infogan import schemas
 from infogan.errors import ConfigError
 from infogan.latent import LatentSpec
-from infogan.nets import ARCHITECTURES
+from infogan.nets import ARCHITECTURES, output_range
 
 DEFAULT_CONFIG_ENV = "INFOGAN_CONFIG"
 
@@ -62,12 +62,18 @@ class ExperimentConfig:
     mutual_information_trains_body: bool = True
     discriminator_batch: str = "separate"
     lambda_ramp: tuple[int, int] | None = None
+    generator_output: str | None = None  # None: the architecture's own output layer (infogan.nets)
     speed: SpeedOptions = field(default_factory=SpeedOptions)
 
     def __post_init__(self):
         """What the schema cannot say: a ramp's start no later than its end."""
         if self.lambda_ramp is not None and self.lambda_ramp[0] > self.lambda_ramp[1]:
             raise ValueError(f"key 'lambda_ramp' needs start <= end, got {list(self.lambda_ramp)}")
+
+    @property
+    def output_range(self) -> tuple[float, float]:
+        """The range of the images G draws, and the range real images are scaled to for D."""
+        return output_range(self.network, self.generator_output)
 
     def lambda_scale(self, iteration: int) -> float:
         """The share of both lambdas in force at `iteration` (0-based): 1 without a ramp; with
@@ -94,11 +100,15 @@ class ExperimentConfig:
 
         Name, description and the number of iterations are left out: a run may be
         continued for more iterations, or renamed, and stay the same computation; so is
-        `speed.keep_freed_memory`, which changes where memory comes from, not what is computed."""
+        `speed.keep_freed_memory`, which changes where memory comes from, not what is computed;
+        and `generator_output` at its default (None, the paper's layer), so that runs made
+        before that option existed keep their fingerprint."""
         settings = self.to_dict()
         for key in ("name", "description", "iterations"):
             settings.pop(key)
         settings["speed"].pop("keep_freed_memory")
+        if settings["generator_output"] is None:  # the paper's layer: fingerprints made before the option stay valid
+            settings.pop("generator_output")
         return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
 

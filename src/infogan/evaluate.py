@@ -62,7 +62,7 @@ def predict_codes(discriminator, config, images_uint8, device, batch_size=1000):
     outputs = []
     for start in range(0, len(images_uint8), batch_size):
         batch = torch.from_numpy(images_uint8[start:start + batch_size]).to(device)
-        outputs.append(discriminator.q(to_network_range(batch, config.network, channels_last=False)).float().cpu())
+        outputs.append(discriminator.q(to_network_range(batch, config.output_range, channels_last=False)).float().cpu())
     return torch.cat(outputs)
 
 

@@ -229,15 +229,27 @@ ARCHITECTURES = {
     "faces": faces_networks,
     "chairs": chairs_networks,
 }
-# What each architecture's generator outputs, so data can be scaled to match.
-OUTPUT_RANGE = {"mnist": (0.0, 1.0), "svhn_celeba": (-1.0, 1.0), "faces": (0.0, 1.0), "chairs": (0.0, 1.0)}
+# Each architecture's output layer as the paper's tables give it, and the range each output
+# layer draws images in, so that data can be scaled to match.
+OUTPUT_ACTIVATION = {"mnist": "sigmoid", "svhn_celeba": "tanh", "faces": "sigmoid", "chairs": "sigmoid"}
+ACTIVATION_RANGE = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}
+ACTIVATION_LAYER = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh}
 
 
-def build_networks(name, latent_spec, image_shape, leaky_slope, init_std):
-    """Build (generator, discriminator) for architecture `name`, initialised as the authors did."""
+def output_range(name, output=None) -> tuple[float, float]:
+    """The range of the images architecture `name`'s generator draws, with output layer `output`
+    (None: the architecture's own)."""
+    return ACTIVATION_RANGE[output or OUTPUT_ACTIVATION[name]]
+
+
+def build_networks(name, latent_spec, image_shape, leaky_slope, init_std, output=None):
+    """Build (generator, discriminator) for architecture `name`, initialised as the authors did.
+    `output` ("sigmoid" or "tanh") replaces the generator's output layer; None keeps the paper's."""
     generator, discriminator = ARCHITECTURES[name](
         latent_spec.generator_input_size, latent_spec.q_output_size, image_shape, leaky_slope
     )
+    if output is not None and output != OUTPUT_ACTIVATION[name]:
+        generator.deconv[-1] = ACTIVATION_LAYER[output]()
     _init_weights(generator, init_std)
     _init_weights(discriminator, init_std)
     return generator, discriminator

@@ -38,7 +38,7 @@ from infogan.atomic import atomic_path, write_json
 from infogan.config import ExperimentConfig
 from infogan.data.hdf5 import read_info, read_split
 from infogan.errors import CheckpointError, DatasetFileError, InfoganError, Stopped, TrainingDiverged
-from infogan.nets import OUTPUT_RANGE, build_networks
+from infogan.nets import build_networks
 from infogan.progress import progress
 
 # The defaults of `infogan train` (the pipeline's configs state their own, in `train`).
@@ -117,9 +117,10 @@ class EpochBatches:
         return self._order[position * self.batch_size:(position + 1) * self.batch_size]
 
 
-def to_network_range(images_uint8, network, channels_last):
-    """uint8 pixels to the generator's output range ([0, 1] for sigmoid, [-1, 1] for tanh)."""
-    low, high = OUTPUT_RANGE[network]
+def to_network_range(images_uint8, output_range, channels_last):
+    """uint8 pixels to the generator's output range (`config.output_range`: [0, 1] for sigmoid,
+    [-1, 1] for tanh)."""
+    low, high = output_range
     images = images_uint8.float().mul_((high - low) / 255.0).add_(low)
     return images.contiguous(memory_format=torch.channels_last) if channels_last else images
 
@@ -142,7 +143,8 @@ def new_state(config: ExperimentConfig, seed: int, device) -> TrainingState:
     """Networks initialised from `seed`, fresh Adam optimizers, a latent RNG seeded from `seed`."""
     torch.manual_seed(seed)
     generator, discriminator = build_networks(
-        config.network, config.latent, config.image_shape, config.leaky_relu_slope, config.init_std
+        config.network, config.latent, config.image_shape, config.leaky_relu_slope, config.init_std,
+        config.generator_output,
     )
     memory_format = torch.channels_last if config.speed.channels_last else torch.contiguous_format
     generator = generator.to(device, memory_format=memory_format)
@@ -433,7 +435,8 @@ def _train_as_sole_writer(config, data_path, run_dir, seed, checkpoint_every, lo
         state.generator.train()
         state.discriminator.train()
         while state.iteration < config.iterations:
-            real = to_network_range(images[batches.indices(state.iteration)], config.network, config.speed.channels_last)
+            real = to_network_range(images[batches.indices(state.iteration)], config.output_range,
+                                    config.speed.channels_last)
             step_values = training_step(state, config, real, autocast)
             sums = step_values if sums is None else sums + step_values
             since_log += 1

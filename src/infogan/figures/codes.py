@@ -113,7 +113,7 @@ def panel_picture(panel: PanelSpec, choice: Choice, draws, seed, device) -> Pane
     title = f"({panel.key}) {panel.shows}: {config.name} seed {choice.run.seed}, code {choice.code_index}"
     caption = (f"{panel.shows.capitalize()}: {panel.code} code {choice.code_index} of {config.name} seed "
                f"{choice.run.seed}. Why this run and code: {choice.criterion}.")
-    return Panel(image_grid(to_unit_range(columns, config.network)), labels, title, f"{xlabel} ({why})", caption)
+    return Panel(image_grid(to_unit_range(columns, config.output_range)), labels, title, f"{xlabel} ({why})", caption)
 
 
 def panel_scores(panel: PanelSpec, choice: Choice, probe, draws, seed, rows, device) -> dict:

@@ -14,7 +14,6 @@ from matplotlib.figure import Figure
 from torchvision.utils import make_grid
 
 from infogan.figures.frame import frame_figure, save_figure
-from infogan.nets import OUTPUT_RANGE
 
 SWEEP_STEPS = 10  # columns of a continuous code's sweep, as in the paper
 
@@ -44,9 +43,9 @@ def categories_in_label_order(matching, n_categories):
     return sorted(range(n_categories), key=lambda c: (c not in label_of, label_of.get(c, 0), c))
 
 
-def to_unit_range(images, network):
-    """Generator output to [0, 1] for display."""
-    low, high = OUTPUT_RANGE[network]
+def to_unit_range(images, output_range):
+    """Generator output (in `output_range`, the run's `config.output_range`) to [0, 1] for display."""
+    low, high = output_range
     return ((images - low) / (high - low)).clamp(0.0, 1.0)
 
 

@@ -41,7 +41,7 @@ def scored_sweep(run_path, kind, index, values, draws, seed, rows, device):
     parts = [sweep_code(generator, config.latent, kind, index, values, draws, seed, device)]
     if rows > draws:
         parts.append(sweep_code(generator, config.latent, kind, index, values, rows - draws, seed + 1, device))
-    return to_unit_range(torch.cat(parts, dim=1), config.network)
+    return to_unit_range(torch.cat(parts, dim=1), config.output_range)
 
 
 def judge_sweep(probe, columns, kind, factors, values=None, column_labels=None) -> dict:

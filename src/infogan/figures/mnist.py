@@ -146,7 +146,7 @@ def categorical_panel(config, generator, evaluation, draws, seed, device):
     matching = {int(c): int(label) for c, label in (evaluation.get("categorical_matching") or {}).items()}
     order = categories_in_label_order(matching, config.latent.categorical[0])
     labels = [str(matching[c]) if c in matching else f"c{c}" for c in order]
-    return image_grid(to_unit_range(columns[order], config.network)), labels
+    return image_grid(to_unit_range(columns[order], config.output_range)), labels
 
 
 def _categorical_picture(key, config, generator, run, evaluation, draws, seed, device):
@@ -182,7 +182,7 @@ def continuous_panel(panel, config, generator, run, evaluation, draws, seed, dev
     low, high = panel.sweep
     columns = sweep_code(generator, config.latent, "continuous", index, values, draws, seed, device)
     return Panel(
-        image_grid(to_unit_range(columns, config.network)), [f"{v:.1f}" for v in values],
+        image_grid(to_unit_range(columns, config.output_range)), [f"{v:.1f}" for v in values],
         f"({panel.key}) Varying continuous code {index} ({panel.role}) from {low:g} to {high:g}",
         f"code value (trained on [-1, 1]); Spearman with the digits' {measure}: {rho:+.2f}",
         f"Continuous code {index} of InfoGAN seed {run.seed}, the one the evaluation names {panel.role} "
