@@ -28,6 +28,12 @@ def positive_int(text) -> int:
     return value
 
 
+def _given(args, *keys) -> dict:
+    """The options among `keys` given on the command line; the others keep the defaults of the
+    function called, which owns them (e.g. infogan.train.LOG_EVERY)."""
+    return {key: getattr(args, key) for key in keys if getattr(args, key) is not None}
+
+
 def _overrides(pairs):
     """`--set a.b=value` pairs to a nested dict; values are parsed as YAML (numbers, booleans)."""
     from infogan.config import parse_yaml  # loads torch: not for every command
@@ -78,16 +84,15 @@ def cmd_train(args):
     # Several GPUs here: take one that no other job holds, before anything initialises CUDA
     # (after the config is checked, so that a bad config fails at once rather than queueing).
     gpu_slots.claim_for(args.device)
-    cadence = {key: value for key in ("checkpoint_every", "log_every") if (value := getattr(args, key)) is not None}
-    final = train(config, args.data, args.out, seed=args.seed, device=args.device, **cadence)
+    final = train(config, args.data, args.out, seed=args.seed, device=args.device,
+                  **_given(args, "checkpoint_every", "log_every"))
     logging.info("wrote %s", final)
 
 
 def cmd_evaluate(args):
     from infogan.evaluate import evaluate
 
-    counts = {key: value for key in ("samples", "draws") if (value := getattr(args, key)) is not None}
-    result = evaluate(args.run_dir, args.data, args.out, device=args.device, **counts)
+    result = evaluate(args.run_dir, args.data, args.out, device=args.device, **_given(args, "samples", "draws"))
     summary = {k: result[k] for k in ("experiment", "seed", "categorical_accuracy") if k in result}
     logging.info("wrote %s: %s", args.out, json.dumps(summary))
 
@@ -124,8 +129,7 @@ def cmd_probe(args):
     from infogan.probes import train_probe
     from infogan.train import resolve_device
 
-    steps = {"steps": args.steps} if args.steps is not None else {}
-    record = train_probe(args.data, args.out, device=resolve_device(args.device), **steps)
+    record = train_probe(args.data, args.out, device=resolve_device(args.device), **_given(args, "steps"))
     quality = ", ".join(f"{name} {value:.3f}" for name, value in record["quality"].items())
     logging.info("wrote %s; held-out quality (label: accuracy, factors: Spearman rho): %s", args.out, quality)
 
