@@ -99,3 +99,30 @@ def test_probe_errors_are_one_line(tmp_path, write_tiny_dataset, capsys):
         load_probe(tmp_path / "other.pt")
     with pytest.raises(InfoganError, match="absent.pt: no such probe"):
         load_probe(tmp_path / "absent.pt")
+
+
+def test_an_untrained_generator_is_judged_not_to_track_its_factors(digits, tmp_path):
+    """The case that misled before: a few iterations of training, every panel near-uniform grey.
+    Q's reading may still correlate with the factors; the probe, reading the generated images,
+    says the codes move nothing, and the report's verdict is "not met"."""
+    from infogan.report.panels import verdict
+    from infogan.report.render import load_paper_claims
+
+    data, out = digits["data"], tmp_path
+    for experiment in ("mnist_infogan", "mnist_gan"):
+        assert main(["train", experiment, "--data", str(data), "--out", str(out / experiment), "--iterations", "4",
+                     "--set", "batch_size=16", "--device", "cpu"]) == 0
+        assert main(["evaluate", str(out / experiment), "--data", str(data), "--out", str(out / f"{experiment}.json"),
+                     "--samples", "200", "--draws", "20", "--device", "cpu"]) == 0
+    assert main(["figure", "2", "--infogan-runs", str(out / "mnist_infogan"), "--gan-runs", str(out / "mnist_gan"),
+                 "--infogan-evaluations", str(out / "mnist_infogan.json"), "--gan-evaluations",
+                 str(out / "mnist_gan.json"), "--probe", str(data.parent / "probe.pt"), "--out-dir", str(out)]) == 0
+    sidecar = json.loads((out / "figure2.json").read_text())
+    scores = sidecar["probe_scores"]
+    assert scores["c"]["factor"] == "rotation_degrees" and scores["c"]["rows"] == 100
+    thresholds = load_paper_claims()["panel_verdicts"]
+    assert scores["c"]["probe_quality"] >= thresholds["probe_min_quality"]  # a probe good enough to judge
+    judged = {key: verdict(panel, sidecar["probe"], thresholds) for key, panel in scores.items()}
+    assert judged["a"]["score"] < 0.3 and judged["a"]["status"] == "not-met", judged["a"]
+    assert judged["c"]["score"] < 0.3 and judged["c"]["status"] == "not-met", judged["c"]
+    assert judged["b"]["status"] == "met"  # the GAN's c1 means nothing, as the paper says

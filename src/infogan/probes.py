@@ -15,6 +15,12 @@ a code's sweep (the rows of a figure panel, more of them than the figure shows),
   label: on its one-hot reading), the largest of them: 0 when only the panel's factor
   changes, near 1 when the sweep changes everything.
 
+Both are scaled by the factor's `reach`: how far its reading moves along a row, against
+REACH_STDS of the factor's standard deviation in the data (at most 1). Rank correlations
+and variance shares ignore size, and an untrained generator changes its images by
+imperceptible amounts in perfect order: without the scale, that would "follow" the code.
+The class label's reading moves only when the class changes, so its reach is 1.
+
 One probe per dataset file, cached beside the results (`infogan probe train`), with its
 held-out quality per factor (accuracy for the class label, Spearman rho between reading
 and truth for every other factor), which the report shows beside each verdict; where that
@@ -42,6 +48,7 @@ LABEL = "label"  # the target name of a dataset's class label (digits, chair typ
 STEPS, BATCH_SIZE, LEARNING_RATE = 3000, 128, 1e-3
 HELD_OUT_SHARE = 0.1  # of the train split, where a dataset has no test split
 SMALLEST_MAP = 8  # convolutions halve the image until it is this small
+REACH_STDS = 2.0  # a factor's reading that moves by this many of its data's sds along a row moves fully
 
 
 def probe_network(image_shape, outputs) -> nn.Module:
@@ -221,21 +228,30 @@ def sweep_scores(probe: Probe, columns, code_kind, factor, values=None) -> dict:
     readings = probe.read(columns.reshape(n_columns * n_rows, *columns.shape[2:]))
     column_of = np.repeat(np.arange(n_columns), n_rows)
 
+    def reach(target):
+        """How far the reading moves along a row, in REACH_STDS of the factor's sd in the data (<= 1)."""
+        if target == LABEL:
+            return 1.0
+        grid = readings[target].reshape(n_columns, n_rows)
+        spread = float(np.mean(grid.max(axis=0) - grid.min(axis=0)))
+        return min(1.0, spread / (REACH_STDS * probe.std[probe.factors.index(target)]))
+
     def eta(target):
         reading = readings[target]
-        return correlation_ratio(column_of, _one_hot(reading, probe.classes) if target == LABEL else reading)
+        share = correlation_ratio(column_of, _one_hot(reading, probe.classes) if target == LABEL else reading)
+        return share * reach(target)
 
     if code_kind == "continuous" and factor != LABEL:
         grid = readings[factor].reshape(n_columns, n_rows)
         rhos = [spearmanr(values, grid[:, row]).statistic for row in range(n_rows)]
         rhos = [r for r in rhos if not math.isnan(r)]
-        follows = abs(float(np.mean(rhos))) if rhos else 0.0
-        measure = "|mean over rows of Spearman rho between the code's value and the probe's reading|"
+        follows = (abs(float(np.mean(rhos))) if rhos else 0.0) * reach(factor)
+        measure = "|mean over rows of Spearman rho between the code's value and the probe's reading| x reach"
     else:
         follows = eta(factor)
-        measure = "eta^2: share of the reading's variance explained by the code's value"
+        measure = "eta^2 (share of the reading's variance explained by the code's value) x reach"
     others = {target: eta(target) for target in probe.targets if target != factor}
-    return {"factor": factor, "follows": follows, "follows_measure": measure,
+    return {"factor": factor, "follows": follows, "follows_measure": measure, "reach": reach(factor),
             "others_move": max(others.values(), default=0.0), "others": others,
             "probe_quality": probe.quality.get(factor), "rows": n_rows}
 
