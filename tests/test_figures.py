@@ -325,8 +325,10 @@ def test_figure1_reads_its_last_iteration_from_the_figures_file(pipeline, tmp_pa
     (lambda raw: raw["figure2"].update(colour="red"), r"unknown key 'figure2.colour'"),
     (lambda raw: raw["figure2"]["panels"]["c"].update(sweeep=[-2, 2]),
      r"unknown key 'figure2.panels.c.sweeep' \(did you mean 'sweep'\?\)"),
-    (lambda raw: raw["figure2"]["panels"]["c"].update(factors=["slant"]),  # a key of Figures 3-6 only
-     r"unknown key 'figure2.panels.c.factors'"),
+    (lambda raw: raw["figure2"]["panels"]["c"].update(default_code=1),  # a key of Figures 3-6 only
+     r"unknown key 'figure2.panels.c.default_code'"),
+    (lambda raw: raw["figure2"]["panels"]["a"].update(factors=["slant"]),  # a key of continuous panels only
+     r"key 'figure2.panels.a.factors' must be absent: this kind of panel does not use it"),
     (lambda raw: raw["figure2"]["panels"]["d"].pop("role"), r"missing key 'figure2.panels.d.role'"),
     (lambda raw: raw["figure2"]["panels"]["a"].update(columns="by_value"),
      r"key 'figure2.panels.a.columns' is 'by_value'; choose one of \['matched_label'\]"),

@@ -186,6 +186,12 @@ def code_figures():
     return {number: spec for number, spec in specs.items() if number in CODE_FIGURES}
 
 
+def figure_probe(number):
+    """The factor probe of the data Figure `number` (2-6) shows: its `dataset` slot in the figures file."""
+    slot = load_figure_specs(config["figures_file"])[int(number)].dataset
+    return f"results/probes/{config['data'][slot]}.pt"
+
+
 def code_figure_experiments(number):
     return code_figures()[int(number)].experiments
 

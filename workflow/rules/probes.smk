@@ -3,12 +3,6 @@
 # show, and the report's verdicts on Figures 2-6 come from it.
 
 
-def figure_probe(number):
-    """The probe of the data Figure `number` (2-6) shows: its `dataset` slot in the figures file."""
-    slot = load_figure_specs(config["figures_file"])[int(number)].dataset
-    return f"results/probes/{config['data'][slot]}.pt"
-
-
 rule probe:
     input:
         "data/processed/{dataset}.h5",
