@@ -9,7 +9,6 @@ fails here, with the file, the experiment and the key in the message, before any
 
 import copy
 import dataclasses
-import difflib
 import hashlib
 import importlib.resources
 import json
@@ -206,7 +205,7 @@ def run_overrides(run: dict, default_iterations=None) -> dict:
 
 def _resolve_extends(name, experiments, path, seen):
     if name not in experiments:
-        raise ConfigError(f"{path}: no experiment {name!r}{_suggest(name, experiments)}; it has {sorted(experiments)}")
+        raise ConfigError(f"{path}: no experiment {name!r}{schemas.suggest(name, experiments)}; it has {sorted(experiments)}")
     if name in seen:
         raise ConfigError(f"{path}: experiment {name!r} extends itself through {' -> '.join(seen)}")
     entry = experiments[name] or {}
@@ -227,11 +226,6 @@ def _merge(base, changes):
             value = _merge(merged[key], value)
         merged[key] = value
     return merged
-
-
-def _suggest(key, known):
-    close = difflib.get_close_matches(str(key), list(known), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def experiment_schema() -> dict:

@@ -51,7 +51,7 @@ def describe(error, schema, document) -> str:
     if error.validator == "additionalProperties":
         allowed = list(error.schema.get("properties", {}))
         unknown = [k for k in error.instance if k not in allowed]
-        return f"unknown key {_dotted(path, unknown[0])!r}{_suggest(unknown[0], allowed)}"
+        return f"unknown key {_dotted(path, unknown[0])!r}{suggest(unknown[0], allowed)}"
     if error.validator == "required":
         missing = error.message.split("'")[1]
         return f"missing key {_dotted(path, missing)!r}"
@@ -111,6 +111,7 @@ def _wanted(schema):
     return " or ".join(TYPE_NAMES.get(k, k) for k in kinds)
 
 
-def _suggest(key, known):
+def suggest(key, known) -> str:
+    """' (did you mean ...?)' for the known name closest to `key`, or ''."""
     close = difflib.get_close_matches(str(key), list(known), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
