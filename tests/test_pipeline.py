@@ -175,7 +175,8 @@ def test_dvc_repro_round_trip(project, demo_run):
     assert list(shown["data"]) == ["results/summary.json"]
     summary = shown["data"]["results/summary.json"]["data"]
     assert summary == json.loads((project / "results/summary.json").read_text())
-    assert "mnist_infogan.categorical_accuracy.mean" in summary and summary["mnist_infogan.data"] == "synthetic"
+    assert "mnist_infogan.accuracy" in summary and "figure2.a" in summary  # a panel's generated-image score
+    assert len(summary) < 60  # `dvc metrics show`: one readable table
     git(project, "add", "-A")
     git(project, "commit", "-q", "-m", "dvc repro")
 

@@ -120,6 +120,10 @@ def test_an_untrained_generator_is_judged_not_to_track_its_factors(digits, tmp_p
     sidecar = json.loads((out / "figure2.json").read_text())
     scores = sidecar["probe_scores"]
     assert scores["c"]["factor"] == "rotation_degrees" and scores["c"]["rows"] == 100
+    for key in "abcd":  # each panel's headline numbers, beside the runs chosen per input
+        assert sidecar["selected"][key]["generated_score"] == scores[key]["score"]
+        assert sidecar["selected"][key]["probe_accuracy"] == scores[key]["probe_quality"]
+    assert sidecar["selected"]["infogan"]["experiment"] == "mnist_infogan"
     thresholds = load_paper_claims()["panel_verdicts"]
     assert scores["c"]["probe_quality"] >= thresholds["probe_min_quality"]  # a probe good enough to judge
     judged = {key: verdict(panel, sidecar["probe"], thresholds) for key, panel in scores.items()}

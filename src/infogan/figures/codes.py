@@ -159,6 +159,8 @@ def code_figure(number, run_paths, evaluation_paths, out_dir="paper_figures", fi
         sidecar["probe_scores"] = {panel.key: panel_scores(panel, choices[panel.key], probe, draws, seed,
                                                            declared.probe_rows, device)
                                    for panel in figure_spec.panels}
+        for key, scores in sidecar["probe_scores"].items():
+            sidecar["selected"][key].update(judge.headline(scores))
     write_json(Path(out_dir) / f"figure{number}.json", sidecar)
     return sidecar
 

@@ -63,6 +63,12 @@ def judge_sweep(probe, columns, kind, factors, values=None, column_labels=None) 
     return {**best, "score": best["follows"], "measure": best["follows_measure"]}
 
 
+def headline(scores) -> dict:
+    """The two numbers a panel's entry in the sidecar's `selected` carries: the score of its
+    generated images and the probe's held-out quality for the factor it read."""
+    return {"generated_score": scores["score"], "probe_accuracy": scores.get("probe_quality")}
+
+
 def _not_scored(probe, factors):
     return {"score": None, "factor": None, "rows": None,
             "reason": f"the probe of this data reads {', '.join(probe.targets)}; none of {', '.join(factors)}"}

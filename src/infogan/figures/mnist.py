@@ -278,6 +278,9 @@ def figure2(infogan_runs, infogan_evaluations, gan_runs, gan_evaluations, out_di
     probe, sidecar["probe"] = judge.load(probe, device)
     if probe is not None:
         sidecar["probe_scores"] = figure2_scores(spec, shown, probe, draws, seed, declared.probe_rows, device)
+        for panel in spec.panels:  # per panel, beside the runs chosen per input
+            sidecar["selected"][panel.key] = {**run_entry(*shown[panel.experiment]),
+                                              **judge.headline(sidecar["probe_scores"][panel.key])}
     write_json(Path(out_dir) / "figure2.json", sidecar)
     return sidecar
 
