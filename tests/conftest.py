@@ -10,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+import yaml
 
 
 def skip_or_fail(reason):
@@ -148,3 +149,13 @@ def write_tiny_dataset():
         return Path(path)
 
     return write
+
+
+def changed_yaml(source, out_dir, change):
+    """A copy of YAML file `source` in `out_dir`, its content changed by `change(raw)`: config
+    files with one thing wrong, for the tests of their checks."""
+    raw = yaml.safe_load(Path(source).read_text())
+    change(raw)
+    path = Path(out_dir) / Path(source).name
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return path

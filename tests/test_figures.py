@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from conftest import changed_yaml
 from PIL import Image
 
 import infogan.evaluate as evaluation
@@ -274,11 +275,7 @@ def test_cli_figure_commands(pipeline, tmp_path, capsys):
 
 def figures_file(tmp_path, change):
     """A copy of the project's figures.yaml, changed by `change(raw)`."""
-    raw = yaml.safe_load(FIGURES.read_text())
-    change(raw)
-    path = tmp_path / "figures.yaml"
-    path.write_text(yaml.safe_dump(raw, sort_keys=False))
-    return path
+    return changed_yaml(FIGURES, tmp_path, change)
 
 
 def figure2_inputs(pipeline):

@@ -15,7 +15,7 @@ import pytest
 import torch
 import yaml
 from matplotlib.figure import Figure
-from conftest import skip_or_fail
+from conftest import changed_yaml, skip_or_fail
 from PIL import Image
 
 from infogan import figures, rundir
@@ -508,11 +508,7 @@ def test_seeds_table_through_the_command_line(tmp_path, real_data, capsys):
 
 
 def _claims_file(tmp_path, change):
-    claims = yaml.safe_load(PAPER_CLAIMS.read_text())
-    change(claims)
-    path = tmp_path / "paper_claims.yaml"
-    path.write_text(yaml.safe_dump(claims, sort_keys=False))
-    return path
+    return changed_yaml(PAPER_CLAIMS, tmp_path, change)
 
 
 @pytest.mark.parametrize("change, expected", [
