@@ -122,6 +122,11 @@ def test_figure3_from_runs_records_each_choice_and_says_synthetic(faces_runs, tm
         assert selected["score"] == max(a["score"] for a in selected["alternatives"])
     image = Image.open(tmp_path / "figure3.png")
     assert image.width > 1000 and (tmp_path / "figure3.pdf").stat().st_size > 0
+    explorer = json.loads((tmp_path / sidecar["files"]["explorer"]).read_text())
+    for key, selected in sidecar["selected"].items():  # each slider moves the code its panel shows
+        panel = explorer["panels"][key]
+        assert panel["code"] == selected["code"] and f"seed {selected['seed']}," in panel["title"]
+        assert [frame["label"] for frame in panel["frames"]][::10] == ["-1.00", "+0.00", "+1.00"]
 
 
 def test_figure_through_the_command_line_names_what_is_missing(faces_runs, tmp_path, capsys):

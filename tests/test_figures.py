@@ -1,6 +1,8 @@
 """Figures 1 and 2: column reordering, grids, selection, the data-source stamp, files and sidecars,
 and their declarations in configs/figures.yaml."""
 
+import base64
+import io
 import json
 import math
 import re
@@ -22,7 +24,7 @@ from infogan.data.synthetic import synthetic_digits
 from infogan.errors import ConfigError, InfoganError
 from infogan.figures import curves, frame, grids, mnist
 from infogan.latent import LatentSample
-from infogan.sweep import sweep_categories
+from infogan.sweep import sweep_categories, sweep_code
 from infogan.train import train
 
 torch.set_num_threads(1)
@@ -176,6 +178,43 @@ def test_panel_a_columns_are_the_categories_in_digit_order(pipeline):
         category = int(np.flatnonzero(permutation == digit)[0])
         cell = grid[0:28, digit * 29:digit * 29 + 28]
         assert np.allclose(cell, sweep[category, 0, 0].numpy())
+
+
+def decoded(data_uri):
+    """An explorer frame's PNG data URI as an array in [0, 1]."""
+    png = base64.b64decode(data_uri.removeprefix("data:image/png;base64,"))
+    return np.asarray(Image.open(io.BytesIO(png))).astype(np.float32) / 255.0
+
+
+def test_explorer_frames_are_the_grids_draws_at_each_slider_value(drawn, pipeline):
+    """Figure 2's slider frames: (a) in the grid's column order, (c) over the panel's range in the
+    declared steps; each frame is the grid's seeded draws side by side at that code value."""
+    out, _, sidecar = drawn
+    assert sidecar["files"]["explorer"] == "figure2.explorer.json"
+    explorer = json.loads((out / "figure2.explorer.json").read_text())
+    best = pipeline["runs"]["mnist_infogan", sidecar["selected"]["infogan"]["seed"]]
+    config, generator, _, _ = checkpoint.load_trained(best)
+    cpu, draws, steps = torch.device("cpu"), explorer["draws"], figures.load_figures().explorer_steps
+    evaluation = json.loads(Path(sidecar["selected"]["infogan"]["evaluation"]).read_text())
+    order, _, matching = mnist.matched_columns(config, evaluation)
+    categories = grids.to_unit_range(sweep_categories(generator, config.latent, 0, draws, 0, cpu), config.output_range)
+    panel_a = explorer["panels"]["a"]
+    assert [frame["label"] for frame in panel_a["frames"]] == [
+        f"category {c}: digit {matching[c]}" if c in matching else f"category {c}: no digit matched" for c in order]
+    for position, category in enumerate(order):
+        strip = decoded(panel_a["frames"][position]["image"])
+        assert strip.shape == (28, draws * 29 - 1)  # grey images stay grey
+        for row in range(draws):  # draw r of the grid is image r of the strip
+            assert np.abs(strip[:, row * 29:row * 29 + 28] - categories[category, row, 0].numpy()).max() <= 0.5 / 255 + 1e-6
+    panel_c = explorer["panels"]["c"]
+    index = sidecar["roles"]["rotation"]
+    assert panel_c["code"] == index and len(panel_c["frames"]) == steps
+    assert [frame["label"] for frame in panel_c["frames"]] == [f"{v:+.2f}" for v in np.linspace(-2, 2, steps)]
+    swept = grids.to_unit_range(sweep_code(generator, config.latent, "continuous", index, [-2.0, 2.0], draws, 0, cpu),
+                                config.output_range)
+    for position, column in ((0, 0), (steps - 1, 1)):
+        strip = decoded(panel_c["frames"][position]["image"])
+        assert np.abs(strip[:, :28] - swept[column, 0, 0].numpy()).max() <= 0.5 / 255 + 1e-6
 
 
 # --- the figures as files -----------------------------------------------------------------------

@@ -421,7 +421,8 @@ def rendered_pipeline(tmp_path_factory):
 def test_pipeline_report_is_marked_synthetic(rendered_pipeline):
     html = rendered_pipeline.read_text(encoding="utf-8")
     assert "SYNTHETIC DATA" in html and "synthetic digits rendered from a font (stand-in for MNIST)" in html
-    assert html.count('src="data:image/png;base64,') == 4
+    # Figures 1 and 2, two experiments' training curves, and the first frame of Figure 2's four sliders
+    assert html.count('src="data:image/png;base64,') == 4 + 4
     assert "not checked" in html  # 8 iterations cannot answer the iteration-1000 claims
 
 
@@ -451,6 +452,44 @@ def test_report_renders_in_headless_chromium(rendered_pipeline, tmp_path):
     if artifacts:  # CI keeps the screenshot as part of the test output
         Path(artifacts).mkdir(parents=True, exist_ok=True)
         shutil.copy(tmp_path / "report.png", Path(artifacts) / "report-screenshot.png")
+
+
+def dumped_dom(html_path, profile, fragment=""):
+    """The page's DOM after its script ran, as headless Chromium leaves it."""
+    result = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                             f"--user-data-dir={profile}", "--virtual-time-budget=5000", "--dump-dom",
+                             html_path.resolve().as_uri() + fragment], check=True, capture_output=True, timeout=120)
+    return result.stdout.decode("utf-8")
+
+
+def explorer_state(dom, box_id):
+    """(label shown, image source shown) of one explorer slider in a dumped DOM."""
+    box = dom[dom.index(f'id="{box_id}"'):]
+    box = box[:box.index("</div>")]
+    return re.search(r"<output>(.*?)</output>", box).group(1), re.search(r'<img src="([^"]+)"', box).group(1)
+
+
+def test_the_latent_explorer_moves_its_code_in_headless_chromium(rendered_pipeline, tmp_path):
+    """Each slider of Figure 2 starts at its stated frame, and moving it (through the page's own
+    handler, driven by the link fragment) shows the frame and label of the new position."""
+    if CHROMIUM is None:
+        skip_or_fail("chromium is not installed (Debian: apt-get install chromium)")
+    explorer = json.loads((rendered_pipeline.parents[1] / "paper_figures" / "figure2.explorer.json").read_text())
+    assert list(explorer["panels"]) == ["a", "b", "c", "d"]
+    continuous, categorical = explorer["panels"]["c"], explorer["panels"]["a"]
+    assert len(continuous["frames"]) == figures.load_figures().explorer_steps and len(categorical["frames"]) == 10
+    assert continuous["frames"][continuous["start"]]["label"] == "+0.00"
+    assert len({frame["image"] for frame in continuous["frames"]}) > 1  # the code changes the images
+    dom = dumped_dom(rendered_pipeline, tmp_path / "profile")
+    for key, panel in explorer["panels"].items():
+        start = panel["frames"][panel["start"]]
+        assert explorer_state(dom, f"explore-figure2-{key}") == (start["label"], start["image"])
+    dom = dumped_dom(rendered_pipeline, tmp_path / "profile", "#explore-figure2-c=3&explore-figure2-a=7")
+    for key, position in (("c", 3), ("a", 7)):
+        frame = explorer["panels"][key]["frames"][position]
+        assert explorer_state(dom, f"explore-figure2-{key}") == (frame["label"], frame["image"])
+    assert explorer_state(dom, "explore-figure2-d")[1] == explorer["panels"]["d"]["frames"][10]["image"]
 
 
 def test_the_plan_table_appears_with_its_assumptions(inputs, tmp_path):

@@ -143,6 +143,11 @@ def report_inputs(experiments=(), figures=None, plan=None):
     inputs = {
         "figures": [f"paper_figures/{name}.json" for name in figures],
         "images": [f"paper_figures/{name}.png" for name in figures],
+        "explorers": [
+            f"paper_figures/{name}.explorer.json"
+            for name in figures
+            if name != "figure1"
+        ],
         "evaluations": evaluations(*experiments),
         "runs": final_checkpoints(*experiments),
         "benchmarks": benchmark_files(experiments, figures),

@@ -1,4 +1,5 @@
-# figures: PNG, PDF and a JSON sidecar (inputs, data source, choices) per figure in paper_figures/.
+# figures: PNG, PDF and a JSON sidecar (inputs, data source, choices) per figure in paper_figures/;
+# Figures 2-6 also the frames of the report's latent explorer (figureN.explorer.json).
 # The hash of src/infogan/figures/*.py is a param (workflow/rules/common.smk): changing the
 # figure code re-runs these rules and the report, nothing else. Every figure reads config
 # `figures_file` (what it shows), an input: editing it re-runs the figures.
@@ -32,7 +33,7 @@ rule figure2:
         probe=figure_probe(2),
         figures_file=config["figures_file"],
     output:
-        multiext("paper_figures/figure2", ".png", ".pdf", ".json"),
+        multiext("paper_figures/figure2", ".png", ".pdf", ".json", ".explorer.json"),
     log:
         "results/logs/figures/figure2.log",
     benchmark:
@@ -58,7 +59,9 @@ rule code_figure:
         figures_file=config["figures_file"],
         probe=lambda wildcards: figure_probe(wildcards.number),
     output:
-        multiext("paper_figures/figure{number}", ".png", ".pdf", ".json"),
+        multiext(
+            "paper_figures/figure{number}", ".png", ".pdf", ".json", ".explorer.json"
+        ),
     log:
         "results/logs/figures/figure{number}.log",
     benchmark:

@@ -19,7 +19,7 @@ import torch
 from infogan import checkpoint
 from infogan.atomic import write_json
 from infogan.errors import InfoganError
-from infogan.figures import judge
+from infogan.figures import explorer, judge
 from infogan.figures.frame import describe_pairs, pairs_by_experiment, run_entry
 from infogan.figures.grids import (
     Panel,
@@ -126,6 +126,16 @@ def panel_scores(panel: PanelSpec, choice: Choice, probe, draws, seed, rows, dev
     return {**judge.judge_sweep(probe, columns, panel.code, panel.factors, values), "expect": panel.expect}
 
 
+def panel_slider(panel: PanelSpec, choice: Choice, steps) -> explorer.Slider:
+    """The report's slider for the panel: the code it shows, finer than its grid."""
+    title = f"({panel.key}) {panel.shows}: {choice.run.experiment} seed {choice.run.seed}, {panel.code} code " \
+            f"{choice.code_index}"
+    if panel.code == "continuous":
+        return explorer.continuous_slider(choice.run.path, choice.code_index, panel.sweep, steps, title)
+    values = range(choice.run.config.latent.categorical[choice.code_index])
+    return explorer.categorical_slider(choice.run.path, choice.code_index, values, [str(v) for v in values], title)
+
+
 def code_figure(number, run_paths, evaluation_paths, out_dir="paper_figures", figures_file=None,
                 draws=None, seed=None, device="cpu", probe=None):
     """Draw Figure `number` (3-6) from the given runs and their evaluations; returns its sidecar.
@@ -141,6 +151,10 @@ def code_figure(number, run_paths, evaluation_paths, out_dir="paper_figures", fi
     pictures = {panel.key: panel_picture(panel, choices[panel.key], draws, seed, device) for panel in figure_spec.panels}
     data = describe_pairs([pair for e in figure_spec.experiments for pair in by_experiment[e]])
     files = _draw(figure_spec, pictures, data, draws, out_dir)
+    files["explorer"] = explorer.write_explorer(
+        Path(out_dir) / f"figure{number}.explorer.json",
+        {panel.key: panel_slider(panel, choices[panel.key], declared.explorer_steps) for panel in figure_spec.panels},
+        draws, seed, device)
     sidecar = {
         "figure": number,
         "files": files,

@@ -7,6 +7,7 @@ each run it read with the same fields (`run_entry`), so the report can show prov
 the same way for all six.
 """
 
+import base64
 import io
 from pathlib import Path
 
@@ -71,6 +72,11 @@ def save_figure(figure, out_dir, name):
             figure.savefig(tmp, format=fmt, dpi=200, metadata=metadata)
         files[fmt] = destination.name
     return files
+
+
+def data_uri(png: bytes) -> str:
+    """PNG bytes as a data URI, so that a page embeds the image and needs no file beside it."""
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
 def png_bytes(figure, dpi=110) -> bytes:

@@ -45,7 +45,7 @@ from infogan.figures.grids import (
     sweep_values,
     to_unit_range,
 )
-from infogan.figures import judge
+from infogan.figures import explorer, judge
 from infogan.figures.spec import load_figures
 from infogan.rundir import load_evaluation, load_run, pair_evaluations
 from infogan.sweep import sweep_categories, sweep_code
@@ -140,12 +140,19 @@ def selected_per_input(given, shown):
 # --- Figure 2: the panels -----------------------------------------------------------------
 
 
+def matched_columns(config, evaluation):
+    """(order, labels, matching) of the first categorical code: its values in the order of the
+    digits the evaluation matched them to, each column's label (the digit, or c<k> unmatched), and
+    the matching {category: digit}."""
+    matching = {int(c): int(label) for c, label in (evaluation.get("categorical_matching") or {}).items()}
+    order = categories_in_label_order(matching, config.latent.categorical[0])
+    return order, [str(matching[c]) if c in matching else f"c{c}" for c in order], matching
+
+
 def categorical_panel(config, generator, evaluation, draws, seed, device):
     """(grid, column labels): the first categorical code's values, in the order of their matched digits."""
     columns = sweep_categories(generator, config.latent, 0, draws, seed, device)
-    matching = {int(c): int(label) for c, label in (evaluation.get("categorical_matching") or {}).items()}
-    order = categories_in_label_order(matching, config.latent.categorical[0])
-    labels = [str(matching[c]) if c in matching else f"c{c}" for c in order]
+    order, labels, _ = matched_columns(config, evaluation)
     return image_grid(to_unit_range(columns[order], config.output_range)), labels
 
 
@@ -211,8 +218,7 @@ def figure2_scores(spec, shown, probe, draws, seed, rows, device):
     for panel in spec.panels:
         run, evaluation = shown[panel.experiment]
         if panel.code == "categorical":
-            matching = {int(c): int(label) for c, label in (evaluation.get("categorical_matching") or {}).items()}
-            order = categories_in_label_order(matching, run.config.latent.categorical[0])
+            order, _, matching = matched_columns(run.config, evaluation)
             columns = judge.scored_sweep(run.path, "categorical", 0, order, draws, seed, rows, device)
             result = judge.judge_sweep(probe, columns, "categorical", [], column_labels=[matching.get(c) for c in order])
         else:
@@ -222,6 +228,25 @@ def figure2_scores(spec, shown, probe, draws, seed, rows, device):
             result = judge.judge_sweep(probe, columns, "continuous", panel.factors, values)
         scores[panel.key] = {**result, "expect": panel.expect}
     return scores
+
+
+def figure2_sliders(spec, shown, steps):
+    """{key: the report's slider of the panel} (infogan.figures.explorer), the codes the panels show."""
+    sliders = {}
+    for panel in spec.panels:
+        run, evaluation = shown[panel.experiment]
+        title = f"({panel.key}) {run.experiment} seed {run.seed}, "
+        if panel.code == "categorical":
+            order, _, matching = matched_columns(run.config, evaluation)
+            labels = [f"category {c}: digit {matching[c]}" if c in matching else f"category {c}: no digit matched"
+                      for c in order]
+            sliders[panel.key] = explorer.categorical_slider(run.path, 0, order, labels,
+                                                             title + "categorical code c1")
+        else:
+            index = _roles(evaluation, [panel.role])[panel.role]
+            sliders[panel.key] = explorer.continuous_slider(run.path, index, panel.sweep, steps,
+                                                            title + f"continuous code {index} ({panel.role})")
+    return sliders
 
 
 # --- Figure 2 -----------------------------------------------------------------------------
@@ -253,6 +278,9 @@ def figure2(infogan_runs, infogan_evaluations, gan_runs, gan_evaluations, out_di
     files = save_panels(panels, (2, 2), (10.0, 6.6),
                         f"{spec.title}: one code varies along each row; rows are {draws} seeded draws. "
                         f"InfoGAN seed {best[0].seed} shown (best accuracy of {seeds})", data, out_dir, "figure2")
+    files["explorer"] = explorer.write_explorer(Path(out_dir) / "figure2.explorer.json",
+                                                figure2_sliders(spec, shown, declared.explorer_steps), draws, seed,
+                                                device)
     continuous = [panel for panel in spec.panels if panel.code == "continuous"]
     sidecar = {
         "figure": 2,

@@ -62,6 +62,7 @@ class FiguresFile:
     draws: int  # rows of every grid: seeded draws of the noise and the other codes
     draw_seed: int
     probe_rows: int  # rows of each panel's sweep the factor probe scores (infogan.figures.judge)
+    explorer_steps: int  # steps of a continuous code's slider in the report (infogan.figures.explorer)
     figure1_last_iteration: int
     specs: dict[int, FigureSpec]  # Figures 2-6, by number
 
@@ -90,7 +91,8 @@ def load_figures(path=None) -> FiguresFile:
     schemas.check(raw, "figures", path)
     specs = {number: _figure_spec(number, raw[f"figure{number}"], f"{path}: figure{number}")
              for number in GRID_FIGURES if f"figure{number}" in raw}
-    return FiguresFile(path, raw["draws"], raw["draw_seed"], raw["probe_rows"], raw["figure1"]["last_iteration"],
+    return FiguresFile(path, raw["draws"], raw["draw_seed"], raw["probe_rows"], raw["explorer_steps"],
+                       raw["figure1"]["last_iteration"],
                        specs)
 
 

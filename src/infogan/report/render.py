@@ -1,11 +1,10 @@
 """Build the report's content from figures, evaluations and run directories, and render it.
 
 The page is one self-contained HTML file: images are embedded as base64 data URIs, the
-CSS is inline, there is no script, so it opens offline and can be mailed or archived as
-is. All text passes through Jinja2's autoescaping.
+CSS and the one small script (the latent explorer's sliders) are inline, so it opens
+offline and can be mailed or archived as is. All text passes through Jinja2's autoescaping.
 """
 
-import base64
 import datetime
 import json
 import statistics
@@ -19,7 +18,7 @@ from infogan import schemas
 from infogan.config import read_yaml
 from infogan.data import REGISTRY
 from infogan.errors import InfoganError
-from infogan.figures import png_bytes, training_curves
+from infogan.figures import data_uri, png_bytes, training_curves
 from infogan.rundir import load_evaluation, load_run
 from infogan.report import claims as claim_checks
 from infogan.report import panels, provenance
@@ -29,10 +28,6 @@ from infogan.report.seeds import L_I_EARLY, L_I_WINDOW, MERGE_SHARE, l_i_early, 
 HERE = Path(__file__).resolve().parent
 TEMPLATE = "template.html.j2"
 PAPER_CLAIMS = HERE / "paper_claims.yaml"
-
-
-def data_uri(png: bytes) -> str:
-    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
 def png_width(png: bytes, path) -> int:
@@ -82,11 +77,24 @@ def load_figure(sidecar_path, paper):
             for key in sorted(set(ours) | set(papers))]
     png = png_path.read_bytes()
     thresholds = paper["panel_verdicts"]
+    explorer = sidecar["files"].get("explorer")
     return {**sidecar, "sidecar": str(sidecar_path), "image": data_uri(png),
             "choices": panels.q_readings(sidecar, thresholds), "verdicts": panels.probe_verdicts(sidecar, thresholds),
             "display_width": png_width(png, png_path) // 2,
+            "explorer": load_explorer(sidecar_path.parent / explorer, sidecar_path) if explorer else None,
             "paper_title": described.get("title", f"Figure {sidecar['figure']}"),
             "paper_text": described.get("paper", ""), "panel_rows": rows}
+
+
+def load_explorer(path, sidecar_path):
+    """The slider frames `infogan figure` wrote beside a figure (infogan.figures.explorer)."""
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise InfoganError(f"{path}: the explorer frames of {sidecar_path} are missing; run `infogan figure` "
+                           "again") from None
+    except json.JSONDecodeError as exc:
+        raise InfoganError(f"{path}: explorer frames are not valid JSON ({exc}); run `infogan figure` again") from None
 
 
 def run_rows(runs, evaluations):
