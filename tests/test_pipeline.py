@@ -17,6 +17,9 @@ from pathlib import Path
 import pytest
 from pipeline_helpers import BIN, REPO, copy_project, dvc, env_for, git, run, snakemake
 
+from infogan.report.panels import probe_verdicts
+from infogan.report.render import load_paper_claims
+
 TEST_PROFILE = "workflow/profiles/test"
 
 MISSING = [tool for tool in ("snakemake", "dvc") if not (BIN / tool).exists()]
@@ -114,6 +117,18 @@ def test_demo_profile_makes_figures_and_report_all_marked_synthetic(project, dem
         if figure >= 2:  # every panel scored on its generated images by the data's factor probe
             assert sidecar["probe"]["path"].startswith("results/probes/synthetic_")
             assert set(sidecar["probe_scores"]) == set(sidecar["panels"])
+            for key in sidecar["panels"]:
+                assert {"generated_score", "probe_accuracy"} <= set(sidecar["selected"][key]), (figure, key)
+            # 20 iterations draw noise: no panel may be judged to track its factor
+            thresholds = load_paper_claims()["panel_verdicts"]
+            for key, judged in probe_verdicts(sidecar, thresholds).items():
+                assert not judged["verdict"].startswith("tracks it"), (figure, key, judged)
+            explorer = json.loads((project / f"paper_figures/{sidecar['files']['explorer']}").read_text())
+            assert set(explorer["panels"]) == set(sidecar["panels"])
+    # the MNIST claims have rows for the MNIST experiments only
+    summary = json.loads((project / "results/summary.json").read_text())
+    claimed = {key.split(".")[1] for key in summary if key.startswith("claims.")}
+    assert claimed and claimed <= {"mnist_infogan", "mnist_infogan_released", "mnist_gan"}, claimed
     report = (project / "results/report/index.html").read_text()
     assert all(f'id="figure{n}"' in report for n in range(1, 7))
     for run_dir in ("mnist_infogan/seed1", "mnist_gan/seed1"):
