@@ -25,6 +25,7 @@ from infogan.data.download import (
     sha256_of,
 )
 from infogan.data.hdf5 import Split, write_dataset
+from infogan.data.real.content import FlatImageCount
 from infogan.errors import DatasetFileError
 
 DEFAULT_MIRRORS = ("http://ufldl.stanford.edu/housenumbers/",)
@@ -100,23 +101,20 @@ def read_split_file(path, expected_count=None) -> tuple[np.ndarray, np.ndarray]:
     return images, labels
 
 
-MOST_CONSTANT_IMAGES = 0.01  # photographs: at most this share of crops may be one flat colour
 MOST_OF_ONE_LABEL = 0.5  # SVHN's commonest digit (1) is under a fifth of each split
 
 
 def check_file(path, expected_count) -> str:
     """The second opinion `fetch` asks for on a hand-placed file whose md5 differs: SVHN's
-    layout and image count, and content an imitation of that layout does not have (crops
-    that are not flat colour, every digit present, none holding half the labels). SVHN
-    publishes no digest of its content, so a copy with its labels shuffled among the images
+    layout and image count, and content an imitation of that layout does not have: crops
+    that are not flat colour (at most `MOST_FLAT_IMAGES`, shared by every real dataset), every
+    digit present, none holding half the labels. SVHN publishes no digest of its content, so a copy with its labels shuffled among the images
     cannot be told from the original; the md5 of a download can."""
     images, labels = read_split_file(path, expected_count)
     if len(images):
-        flat = images.reshape(len(images), -1)
-        constant = float(np.mean(flat.min(axis=1) == flat.max(axis=1)))
-        if constant > MOST_CONSTANT_IMAGES:
-            raise DatasetFileError(f"{path}: {constant:.0%} of its images are one flat colour, not SVHN's photographs; "
-                                   "replace the file")
+        flat = FlatImageCount(path, "SVHN's photographs", "replace the file")
+        flat.add(images)
+        flat.finish()
         counts = np.bincount(labels, minlength=10)
         if (counts == 0).any() or counts.max() > MOST_OF_ONE_LABEL * len(labels):
             raise DatasetFileError(f"{path}: label counts {counts.tolist()} (digits 0-9) are not SVHN's, which has "
