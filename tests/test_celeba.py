@@ -4,6 +4,7 @@ that says how to place the files by hand."""
 
 import hashlib
 import io
+import logging
 import zipfile
 
 import numpy as np
@@ -81,6 +82,7 @@ def tiny_celeba(tmp_path):
         colours.append((inner, ring))
     write_zip(www / ZIP, dict(reversed(jpegs.items())))
     values = np.where(np.random.default_rng(0).random((COUNT, 40)) < 0.3, 1, -1)
+    values[0] = -values[1]  # every attribute takes both values, as in the published list
     (www / ATTRS).write_text(attribute_text(values))
     files = {"images": remote_for(www / ZIP), "attributes": remote_for(www / ATTRS, sha256=None, size=None)}
     return www, files, values, colours
@@ -245,3 +247,75 @@ def test_missing_image_and_bad_attribute_lines_are_named(tiny_celeba, tmp_path):
     bad.write_text(attribute_text(values[:5]))
     with pytest.raises(DatasetFileError, match="announces 5 images and lists 5, expected 6"):
         celeba.read_attributes(bad, COUNT)
+
+
+def blank_zip(path):
+    """CelebA's layout with nothing in it: COUNT all-black 178x218 JPEGs under the published names."""
+    buffer = io.BytesIO()
+    Image.new("RGB", celeba.SOURCE_SIZE).save(buffer, format="JPEG")
+    return write_zip(path, {f"img_align_celeba/{i + 1:06d}.jpg": buffer.getvalue() for i in range(COUNT)})
+
+
+def place(tmp_path, zip_bytes, attribute_bytes):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / ZIP).write_bytes(zip_bytes)
+    (raw / ATTRS).write_bytes(attribute_bytes)
+    return raw
+
+
+def test_blank_images_are_refused_whatever_the_checksum(tiny_celeba, tmp_path, closed_port_url):
+    www, files, _, _ = tiny_celeba
+    blank = blank_zip(tmp_path / "blank.zip")
+    raw = place(tmp_path, blank.read_bytes(), (www / ATTRS).read_bytes())
+    own_checksums = {**files, "images": remote_for(raw / ZIP)}  # as if these were the published files
+    for held_to in (own_checksums, files):  # its own checksums, then the real zip's (content check, then refused)
+        with pytest.raises(DatasetFileError) as caught:
+            prepare(tmp_path, held_to, [closed_port_url])
+        message = str(caught.value)
+        assert message.startswith(f"{raw / ZIP}: more than 1% of its images are one flat colour") and "\n" not in message
+        assert "not CelebA's photographs; place the published img_align_celeba.zip" in message
+    assert not (tmp_path / "celeba.h5").exists()
+
+
+def test_attribute_constant_for_every_image_is_refused(tiny_celeba, tmp_path, closed_port_url):
+    www, files, values, _ = tiny_celeba
+    constant = values.copy()
+    constant[:, ATTRIBUTE_NAMES.index("Eyeglasses")] = -1
+    raw = place(tmp_path, (www / ZIP).read_bytes(), attribute_text(constant).encode())
+    own_checksums = {**files, "attributes": remote_for(raw / ATTRS, sha256=None, size=None)}
+    with pytest.raises(DatasetFileError, match=rf"^{raw / ATTRS}: 1 of its 40 attributes take one value for every image \(Eyeglasses is always -1\)"):
+        prepare(tmp_path, own_checksums, [closed_port_url])
+    with pytest.raises(ChecksumError, match=rf"^CelebA: {raw / ATTRS}: md5 is .*content check failed.*Eyeglasses is always -1"):
+        prepare(tmp_path, files, [closed_port_url])
+    assert not (tmp_path / "celeba.h5").exists()
+
+
+def test_repackaged_copies_pass_the_content_checks_with_a_warning(tiny_celeba, tmp_path, closed_port_url, caplog):
+    www, files, values, _ = tiny_celeba
+    with zipfile.ZipFile(www / ZIP) as archive:
+        members = {info.filename: archive.read(info) for info in archive.infolist()}
+    repackaged = tmp_path / "repackaged.zip"
+    with zipfile.ZipFile(repackaged, "w", zipfile.ZIP_DEFLATED) as archive:  # other bytes, the same JPEGs
+        for name, data in sorted(members.items()):
+            archive.writestr(name, data)
+    raw = place(tmp_path, repackaged.read_bytes(), (www / ATTRS).read_bytes().replace(b"\n", b"\r\n"))
+    with caplog.at_level(logging.WARNING):
+        out = prepare(tmp_path, files, [closed_port_url])
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 2 and all("content check passed" in w for w in warnings)
+    assert f"{raw / ATTRS}: archive md5 is" in warnings[0] and "each attribute -1 for some images" in warnings[0]
+    assert f"{raw / ZIP}: archive sha256 is" in warnings[1] and f"{COUNT} JPEGs" in warnings[1]
+    assert read_info(out).source == "real"
+    np.testing.assert_array_equal(read_split(out).factors, (values > 0).astype(np.float32))
+
+
+def test_zip_with_another_jpeg_count_fails_its_content_check(tiny_celeba, tmp_path, closed_port_url):
+    www, files, _, _ = tiny_celeba
+    with zipfile.ZipFile(www / ZIP) as archive:
+        members = {info.filename: archive.read(info) for info in archive.infolist()}
+    members.pop("img_align_celeba/000006.jpg")
+    short = write_zip(tmp_path / "short.zip", members)
+    raw = place(tmp_path, short.read_bytes(), (www / ATTRS).read_bytes())
+    with pytest.raises(ChecksumError, match=rf"^CelebA: {raw / ZIP}: sha256 is .*content check failed.*holds 5 JPEGs, CelebA has 6"):
+        prepare(tmp_path, files, [closed_port_url])
