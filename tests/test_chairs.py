@@ -21,13 +21,18 @@ def render_name(chair, view, elevation, azimuth):
     return f"rendered_chairs/{chair}/renders/image_{view:03d}_p{elevation:03d}_t{azimuth:03d}_r096.png"
 
 
-def png_bytes(gray_level, side=SIDE, mode="RGB"):
-    """A render on white whose central crop is filled with `gray_level`; the margin outside it is black.
+SHADE = 16  # renders have texture: the right half of the crop is this much lighter than the left
 
-    If the crop is taken where it should be, the 64x64 result is a flat `gray_level`."""
+
+def png_bytes(gray_level, side=SIDE, mode="RGB", shade=SHADE):
+    """A render whose central crop is `gray_level` on its left half and `gray_level + shade` on its
+    right half; the margin outside the crop is black.
+
+    If the crop is taken where it should be, the 64x64 result shows the two tones and no black."""
     image = Image.new(mode, (side, side), (0,) * len(mode))
-    box = chairs.crop_box(side, side)
-    image.paste((gray_level,) * len(mode), box)
+    left, top, right, bottom = chairs.crop_box(side, side)
+    image.paste((gray_level,) * len(mode), (left, top, right, bottom))
+    image.paste((gray_level + shade,) * len(mode), ((left + right) // 2, top, right, bottom))
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
@@ -39,8 +44,19 @@ def add_bytes(tar, name, payload):
     tar.addfile(info, io.BytesIO(payload))
 
 
-def write_tar(path, extra=None):
-    """A tiny rendered_chairs.tar: each chair's renders have their own gray level; plus the .mat and folders."""
+def assert_two_tones(image, level, tolerance=1):
+    """`image` (64 x 64) is `png_bytes(level)` cropped and shrunk: the left tone, then the lighter right one."""
+    assert np.abs(image[:, :28].astype(int) - level).max() <= tolerance, level
+    assert np.abs(image[:, 36:].astype(int) - level - SHADE).max() <= tolerance, level
+
+
+def view_level(c, view):
+    return 40 * c + 10 * view + 20
+
+
+def write_tar(path, extra=None, level=view_level, shade=SHADE):
+    """A tiny rendered_chairs.tar: each render (chair number c, view) has its own gray `level(c, view)`;
+    plus the .mat and folders."""
     levels = {}
     with tarfile.open(path, "w") as tar:
         for folder in ("rendered_chairs", *(f"rendered_chairs/{c}" for c in CHAIRS)):
@@ -50,9 +66,8 @@ def write_tar(path, extra=None):
         add_bytes(tar, "rendered_chairs/all_chair_names.mat", b"MATLAB 5.0 MAT-file, not read")
         for c, chair in enumerate(CHAIRS):
             for view, elevation, azimuth in VIEWS:
-                level = 40 * c + 10 * view + 20
-                levels[chair, view] = level
-                add_bytes(tar, render_name(chair, view, elevation, azimuth), png_bytes(level))
+                levels[chair, view] = level(c, view)
+                add_bytes(tar, render_name(chair, view, elevation, azimuth), png_bytes(level(c, view), shade=shade))
         add_bytes(tar, "rendered_chairs/README.txt", b"not a render")
         for member, payload in extra or []:
             tar.addfile(member, io.BytesIO(payload) if payload is not None else None)
@@ -94,7 +109,7 @@ def test_parse_render_name():
 def test_preprocess_takes_gray_central_crop_then_resizes():
     out = chairs.preprocess(Image.open(io.BytesIO(png_bytes(77, side=600))))
     assert out.shape == (64, 64) and out.dtype == np.uint8
-    assert np.abs(out.astype(int) - 77).max() <= 1  # the black margin is cut away
+    assert_two_tones(out, 77)  # the black margin is cut away
     red = Image.new("RGB", (600, 600), (255, 0, 0))
     assert abs(int(chairs.preprocess(red).mean()) - 76) <= 1  # ITU-R 601 luma of pure red
     transparent = Image.new("RGBA", (600, 600), (0, 0, 0, 0))
@@ -122,8 +137,7 @@ def test_prepare_end_to_end(http_server, tiny_tar, tmp_path, caplog):
     np.testing.assert_allclose(train.factors[:4, 2], [1, 0, -1, 0], atol=1e-6)
     np.testing.assert_allclose(train.factors[:4, 3], [20, 20, 30, 30])
     for i, image in enumerate(train.images):
-        expected = levels[sorted_chairs[i // 4], i % 4]
-        assert np.abs(image.astype(int) - expected).max() <= 1, (i, expected)
+        assert_two_tones(image[0], levels[sorted_chairs[i // 4], i % 4])
 
     test = read_split(out, "test")
     np.testing.assert_array_equal(test.labels, [0] * 4 + [2] * 4)
@@ -227,3 +241,48 @@ def test_mirrors_from_environment(http_server, tiny_tar, tmp_path, monkeypatch):
     monkeypatch.setenv(chairs.MIRRORS_ENV, server.url)
     chairs.prepare(tmp_path / "c.h5", tmp_path / "raw", files={"tar": chairs.FILE}, expected_images=12)
     assert server.requests == ["/" + chairs.TAR_NAME]
+
+
+def placed_tar(tmp_path, **drawing):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    path, _ = write_tar(raw / chairs.TAR_NAME, **drawing)
+    return path
+
+
+def test_blank_renders_are_refused(tmp_path, closed_port_url):
+    placed = placed_tar(tmp_path, level=lambda c, view: 0, shade=0)  # the published layout, every render black
+    with pytest.raises(DatasetFileError) as caught:
+        prepare(tmp_path, closed_port_url, placed)
+    message = str(caught.value)
+    assert message.startswith(f"{placed}: more than 1% of its images are one flat colour (1 among the first 1 of 12)")
+    assert "not 3D Chairs' renders; delete it and download" in message and "\n" not in message
+    assert placed.exists() and not (tmp_path / "chairs.h5").exists()
+
+
+def test_chairs_showing_one_image_in_every_view_are_refused(tmp_path, closed_port_url):
+    placed = placed_tar(tmp_path, level=lambda c, view: 40 * c + 20)  # textured, but a chair looks the same from every side
+    with pytest.raises(DatasetFileError, match=rf"^{placed}: every view of 3 of its 3 chairs \(such as a_chair\) is one "
+                                               "identical image"):
+        prepare(tmp_path, closed_port_url, placed)
+    assert not (tmp_path / "chairs.h5").exists()
+
+
+def test_blank_tar_is_refused_early_through_the_command_line(tmp_path, capsys, monkeypatch):
+    """With the published count expected, a blank imitation is refused once more than 1% of it is read."""
+    from infogan.cli import main
+
+    monkeypatch.delenv(chairs.MIRRORS_ENV, raising=False)
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    blank, limit = png_bytes(0, side=6, shade=0), int(chairs.N_IMAGES * 0.01)
+    with tarfile.open(raw / chairs.TAR_NAME, "w") as tar:
+        for i in range(limit + 1):
+            add_bytes(tar, render_name(f"chair{i // chairs.VIEWS_PER_CHAIR:04d}", i % chairs.VIEWS_PER_CHAIR, 20, 0), blank)
+    status = main(["prepare", "chairs", "--out", str(tmp_path / "chairs.h5"), "--raw-dir", str(raw)])
+    lines = capsys.readouterr().err.splitlines()  # progress bars, then the error
+    errors = [line for line in lines if line.startswith("infogan prepare: error: ")]
+    assert status == 1 and len(errors) == 1 and not any("Traceback" in line for line in lines)
+    assert errors[0].startswith(f"infogan prepare: error: {raw / chairs.TAR_NAME}: more than 1% of its images are one "
+                                f"flat colour ({limit + 1} among the first {limit + 1} of {chairs.N_IMAGES:,})")
+    assert not (tmp_path / "chairs.h5").exists()

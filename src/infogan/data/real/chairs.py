@@ -7,6 +7,11 @@ use, because a tar can name files outside the folder it would be extracted to (a
 path, a `..` component, a link); such a tar is refused outright rather than skipped over,
 since it was not made by the dataset's authors.
 
+No checksum is published, so a tar is accepted on its content, and its sha256 is recorded:
+renders under the published names, in the published number, at most 1% of them one flat
+colour (counted while streaming, so a blank imitation is refused early), and each chair's
+views differing from each other.
+
 Preprocessing (the paper says only "64x64 grayscale"): grayscale, then the central
 400x400 crop of the 600x600 render (offset 100 on each side), then an antialiased resize to
 64x64. Ports of InfoGAN differ here (some resize the whole render); the crop keeps the chair
@@ -38,6 +43,7 @@ from infogan.data.download import (
     sha256_of,
 )
 from infogan.data.hdf5 import Split, write_dataset
+from infogan.data.real.content import FlatImageCount
 from infogan.errors import DatasetFileError
 from infogan.progress import progress
 
@@ -62,6 +68,12 @@ CROP_OFFSET = (RENDER_SIZE - CROP_SIZE) // 2
 IMAGE_SIZE = 64
 # Every TEST_EVERY-th chair (sorted by folder name) also forms the test split; see `description`.
 TEST_EVERY = 10
+# At most this share of chairs may show one identical image in all their views. A chair seen
+# from 31 azimuths and 2 elevations looks different in each, unless its mesh failed to render
+# (a blank frame every time), which may befall a few chairs; an imitation that copies one
+# image into every view of a chair does it for all of them.
+MOST_UNCHANGING_CHAIRS = 0.01
+REDOWNLOAD = f"delete it and download {TAR_NAME} again"
 
 RENDER_PATTERN = re.compile(
     r"rendered_chairs/(?P<chair>[^/]+)/renders/"
@@ -166,10 +178,12 @@ def read_renders(tar_path, expected_images=N_IMAGES):
     """Stream the tar once; return (images N x 1 x 64 x 64 uint8, parsed names), in tar order.
 
     Every member is checked (`check_member`); only regular files named like renders are
-    decoded, anything else (all_chair_names.mat, folders) is skipped.
+    decoded, anything else (all_chair_names.mat, folders) is skipped. Renders of one flat
+    colour are counted as they are decoded, and a tar of blank renders is refused early.
     """
     tar_path = Path(tar_path)
     images, records = _Growing(expected_images), []
+    flat = FlatImageCount(tar_path, "3D Chairs' renders", REDOWNLOAD, expected=expected_images)
     try:
         with tarfile.open(tar_path, mode="r|") as tar, progress(total=expected_images, desc="chairs", unit="img") as bar:
             for member in tar:
@@ -178,11 +192,14 @@ def read_renders(tar_path, expected_images=N_IMAGES):
                 if record is None:
                     continue
                 data = tar.extractfile(member).read()
-                images.append(_decode(data, member.name, tar_path))
+                image = _decode(data, member.name, tar_path)
+                flat.add(image[np.newaxis])
+                images.append(image)
                 records.append(record)
                 bar.update(1)
             end = tar.offset
         _check_end_marker(tar_path, end)
+        flat.finish()
     except (tarfile.TarError, EOFError, OSError) as exc:
         raise DatasetFileError(f"{tar_path}: not a readable tar, or truncated ({exc}); delete it and download it again") from exc
     return images.result(), records
@@ -208,7 +225,7 @@ def check_tar(tar_path) -> str:
                 if member.isfile() and parse_render_name(member.name):
                     return f"content check passed (a tar holding renders such as {member.name})"
     except (tarfile.TarError, EOFError, OSError) as exc:
-        raise DatasetFileError(f"{tar_path}: not a readable tar ({exc}); delete it and download {TAR_NAME} again") from exc
+        raise DatasetFileError(f"{tar_path}: not a readable tar ({exc}); {REDOWNLOAD}") from exc
     raise DatasetFileError(
         f"{tar_path}: a tar, but it holds no rendered_chairs/<chair>/renders/image_*.png; "
         f"replace it with {TAR_NAME} from {DEFAULT_URL}"
@@ -231,10 +248,30 @@ def _check_counts(records, chair_names, tar_path, expected_images):
     if expected_images is not None and len(records) != expected_images:
         raise DatasetFileError(
             f"{tar_path}: {len(records)} renders in {len(chair_names)} chairs, the published tar has "
-            f"{expected_images}; delete it and download {TAR_NAME} again"
+            f"{expected_images}; {REDOWNLOAD}"
         )
     if not records:
         raise DatasetFileError(f"{tar_path}: no renders found; replace it with {TAR_NAME} from {DEFAULT_URL}")
+
+
+def unchanging_chairs(split) -> list[int]:
+    """Labels of the chairs (of more than one view) whose renders in `split`, sorted by chair, are all one image."""
+    starts = np.flatnonzero(np.r_[True, split.labels[1:] != split.labels[:-1]])
+    ends = np.r_[starts[1:], len(split.labels)]
+    return [int(split.labels[start]) for start, end in zip(starts, ends)
+            if end - start > 1 and (split.images[start:end] == split.images[start]).all()]
+
+
+def _check_views_differ(split, chair_names, tar_path):
+    """Refuse a tar in which more than MOST_UNCHANGING_CHAIRS of the chairs look the same from every
+    angle: the flat-colour check misses an imitation that repeats one textured image per chair."""
+    unchanging = unchanging_chairs(split)
+    if len(unchanging) > MOST_UNCHANGING_CHAIRS * len(chair_names):
+        raise DatasetFileError(
+            f"{tar_path}: every view of {len(unchanging)} of its {len(chair_names)} chairs (such as "
+            f"{chair_names[unchanging[0]]}) is one identical image, the published renders show each chair from "
+            f"{VIEWS_PER_CHAIR} angles; {REDOWNLOAD}"
+        )
 
 
 def _test_subset(split, test_every) -> Split:
@@ -264,6 +301,7 @@ def prepare(out_path, raw_dir, mirrors=None, *, files=None, expected_images=N_IM
     chair_names = sorted({record["chair"] for record in records})
     _check_counts(records, chair_names, tar_path, expected_images)
     train = to_split(images, records, chair_names)
+    _check_views_differ(train, chair_names, tar_path)
     write_dataset(
         out_path,
         dataset="chairs",
