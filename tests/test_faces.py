@@ -178,8 +178,14 @@ def batch_tensor(level, side=150, dtype=np.float32):
     return images
 
 
-def write_zip(path, with_test=True, root="DATASET/TRANSFORMATION_DATASET"):
-    """Two training batches and one test batch per folder (only the first at 150x150, to stay small)."""
+def blank_batch(level, side=150, dtype=np.float32):
+    """20 all-black images: DC-IGN's layout with nothing in it."""
+    return np.zeros((BATCH, 1, side, side), dtype=dtype)
+
+
+def write_zip(path, with_test=True, root="DATASET/TRANSFORMATION_DATASET", draw=batch_tensor):
+    """Two training batches and one test batch per folder (only the first at 150x150, to stay small),
+    each `draw(level, side, dtype)`."""
     expected = {}
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("__MACOSX/._batch1", b"resource fork")
@@ -188,7 +194,7 @@ def write_zip(path, with_test=True, root="DATASET/TRANSFORMATION_DATASET"):
             for mode, number in modes:
                 level = 0.1 * (folder_index + 1) + 0.02 * number + (0.3 if mode == "FT_test" else 0)
                 side, dtype = (150, np.float32) if folder_index == 0 and number == 1 else (30, np.float64)
-                archive.writestr(f"{root}/th_{folder}/{mode}/batch{number}", t7_bytes(batch_tensor(level, side, dtype)))
+                archive.writestr(f"{root}/th_{folder}/{mode}/batch{number}", t7_bytes(draw(level, side, dtype)))
                 expected[folder, mode, number] = level
             archive.writestr(f"{root}/th_{folder}/{mode}/notes.txt", b"not a batch")
     return path, expected
@@ -269,6 +275,33 @@ def test_zip_with_a_bad_batch_names_the_member(tmp_path, closed_port_url):
         archive.writestr("DATASET/th_SHAPE_VARIED/FT_test/batch9", t7_bytes(batch_tensor(0.5))[:-100])
     with pytest.raises(DatasetFileError, match=rf"{placed}:DATASET/th_SHAPE_VARIED/FT_test/batch9: .*truncated"):
         prepare(tmp_path, closed_port_url)
+
+
+def test_blank_zip_is_refused(tmp_path, closed_port_url):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    placed, _ = write_zip(raw / faces_dcign.ZIP_NAME, draw=blank_batch)
+    with pytest.raises(DatasetFileError) as caught:
+        prepare(tmp_path, closed_port_url)
+    message = str(caught.value)
+    assert message == (f"{placed}: 100% of its images are one flat colour, not DC-IGN's renders of faces; "
+                       f"delete it and download {faces_dcign.ZIP_NAME} again")
+    assert placed.exists() and not (tmp_path / "faces.h5").exists()
+
+
+def test_blank_zip_is_refused_through_the_command_line(tmp_path, capsys, monkeypatch):
+    from infogan.cli import main
+
+    monkeypatch.delenv(faces_dcign.MIRRORS_ENV, raising=False)
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    placed, _ = write_zip(raw / faces_dcign.ZIP_NAME, draw=blank_batch)
+    status = main(["prepare", "faces", "--out", str(tmp_path / "faces.h5"), "--raw-dir", str(raw)])
+    lines = capsys.readouterr().err.splitlines()  # progress bars, then the error
+    errors = [line for line in lines if line.startswith("infogan prepare: error: ")]
+    assert status == 1 and len(errors) == 1 and not any("Traceback" in line for line in lines)
+    assert errors[0].startswith(f"infogan prepare: error: {placed}: 100% of its images are one flat colour")
+    assert not (tmp_path / "faces.h5").exists()
 
 
 def test_zip_without_batches_is_named(tmp_path, closed_port_url):
@@ -427,6 +460,20 @@ def test_bad_model_is_named(tmp_path, change, message):
     path = write_fake_bfm(tmp_path / faces_basel.BFM_NAME, fields)
     with pytest.raises(DatasetFileError, match=rf"{path}: .*{message}"):
         faces_basel.load_face_model(path)
+
+
+def test_blank_model_is_refused_while_rendering(tmp_path, closed_port_url):
+    """A file with the BFM's fields, all zeros: it draws black frames, refused after the first batch."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    fields = {name: np.zeros_like(value) if name != "tl" else value for name, value in fake_bfm_fields().items()}
+    model = write_fake_bfm(raw / faces_basel.BFM_NAME, fields)
+    with np.errstate(all="ignore"), pytest.raises(DatasetFileError) as caught:
+        prepare(tmp_path, closed_port_url, bfm_sizes=SIZES)
+    message = str(caught.value)
+    assert message.startswith(f"{model}: more than 1% of its images are one flat colour (16 among the first 16 of 24), "
+                              "not renders of a face; replace it with 01_MorphableModel.mat")
+    assert not (tmp_path / "faces.h5").exists()
 
 
 def test_unreadable_model_is_named(tmp_path):

@@ -5,6 +5,10 @@ and may not be redistributed. Given `<raw_dir>/01_MorphableModel.mat`, this rend
 with random shape, pose and light at 32x32, the true values stored as factors, as DC-IGN
 did but with our own renderer: `infogan.data.synthetic.render3d`'s `render_batch` (the
 batched form of `render_mesh`). `faces` takes this route when DC-IGN's zip cannot be had.
+
+The model file has no published checksum (registration hands it out), so what it draws is
+checked: a file with the BFM's fields but nothing in them (all zeros) renders blank frames,
+and more than 1% of those refuses it (`FlatImageCount`, counted while rendering).
 """
 
 from dataclasses import dataclass
@@ -14,6 +18,7 @@ import numpy as np
 
 from infogan.data.download import sha256_of
 from infogan.data.hdf5 import Split, write_dataset
+from infogan.data.real.content import FlatImageCount
 from infogan.data.real.faces_dcign import IMAGE_SIZE
 from infogan.errors import DatasetFileError
 from infogan.progress import progress
@@ -21,6 +26,7 @@ from infogan.progress import progress
 BFM_NAME = "01_MorphableModel.mat"
 BFM_URL = "https://faces.dmi.unibas.ch/bfm/"
 BFM_FIELDS = ("shapeMU", "shapePC", "shapeEV", "texMU", "texPC", "texEV", "tl")
+REPLACE_MODEL = f"replace it with {BFM_NAME} from the Basel Face Model 2009 ({BFM_URL})"
 
 # Ranges of our BFM renders, in degrees. Azimuth spans profile to profile as in DC-IGN's
 # AZ_VARIED set; DC-IGN does not state its elevation and light ranges, these are our choice.
@@ -63,7 +69,6 @@ def _read_mat_fields(path) -> dict[str, np.ndarray]:
     import h5py
 
     path = Path(path)
-    fix = f"replace it with {BFM_NAME} from the Basel Face Model 2009 ({BFM_URL})"
     try:
         if h5py.is_hdf5(path):
             with h5py.File(path, "r") as f:
@@ -74,10 +79,10 @@ def _read_mat_fields(path) -> dict[str, np.ndarray]:
 
             fields = loadmat(path, variable_names=list(BFM_FIELDS))
     except (OSError, ValueError, NotImplementedError, TypeError, KeyError) as exc:
-        raise DatasetFileError(f"{path}: not a readable MATLAB file ({exc}); {fix}") from exc
+        raise DatasetFileError(f"{path}: not a readable MATLAB file ({exc}); {REPLACE_MODEL}") from exc
     missing = [name for name in BFM_FIELDS if name not in fields]
     if missing:
-        raise DatasetFileError(f"{path}: lacks {', '.join(missing)}; not the BFM 2009 {BFM_NAME}, {fix}")
+        raise DatasetFileError(f"{path}: lacks {', '.join(missing)}; not the BFM 2009 {BFM_NAME}, {REPLACE_MODEL}")
     return {name: np.asarray(fields[name]) for name in BFM_FIELDS}
 
 
@@ -150,8 +155,12 @@ def draw_parameters(rng: np.random.Generator, n: int, n_components: int) -> dict
 
 
 def render_faces(model: FaceModel, n: int, rng: np.random.Generator, *, random_texture=False,
-                 size=IMAGE_SIZE, batch_size=RENDER_BATCH, desc="faces") -> Split:
+                 size=IMAGE_SIZE, batch_size=RENDER_BATCH, desc="faces", flat: FlatImageCount | None = None) -> Split:
     """Render `n` random faces of `model`: random shape, pose and light; the mean or a random texture.
+
+    `flat`, if given, counts renders of one flat colour batch by batch, so that a model that
+    draws nothing (an all-zero imitation renders black frames) is refused within minutes,
+    not after hours of rendering.
 
     The light is fixed relative to the camera (a studio light), so its angles say where the
     light comes from in the image whatever the pose, as in DC-IGN's LIGHT_AZ_VARIED set.
@@ -183,6 +192,8 @@ def render_faces(model: FaceModel, n: int, rng: np.random.Generator, *, random_t
                 scale=FRAME_HALF_WIDTH, camera_distance=CAMERA_DISTANCE,
             )
             images[part, 0] = np.clip(np.rint(rendered.numpy() * 255.0), 0, 255).astype(np.uint8)
+            if flat is not None:
+                flat.add(images[part])
             bar.update(part.stop - part.start)
     shape = np.zeros((n, N_SHAPE_FACTORS))
     k = min(N_SHAPE_FACTORS, params["shape"].shape[1])
@@ -210,9 +221,11 @@ def prepare(out_path, model_path, *, sizes=None, seed=0, random_texture=False) -
     sizes = sizes or DEFAULT_SIZES
     model = load_face_model(model_path)
     generators = dict(zip(sizes, np.random.SeedSequence(seed).spawn(len(sizes))))
+    flat = FlatImageCount(model_path, "renders of a face", REPLACE_MODEL, expected=sum(sizes.values()))
     splits = {name: render_faces(model, count, np.random.default_rng(generators[name]), random_texture=random_texture,
-                                 desc=f"faces ({name})")
+                                 desc=f"faces ({name})", flat=flat)
               for name, count in sizes.items()}
+    flat.finish()
     write_dataset(out_path, dataset="faces", source="real", splits=splits,
                   description=description(sizes, random_texture),
                   raw_checksums={Path(model_path).name: sha256_of(model_path)})

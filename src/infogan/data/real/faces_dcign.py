@@ -20,6 +20,7 @@ from PIL import Image
 
 from infogan.data.download import RemoteFile, mirrors_from, sha256_of
 from infogan.data.hdf5 import Split, write_dataset
+from infogan.data.real.content import FlatImageCount
 from infogan.data.real.torch7 import read_torch7
 from infogan.errors import DatasetFileError
 from infogan.progress import progress
@@ -124,9 +125,14 @@ def _assign_splits(members) -> tuple[list[BatchMember], bool]:
 
 
 def read_dcign(zip_path) -> tuple[dict[str, Split], bool]:
-    """Every batch of the zip, shrunk to 32x32, as train and test splits; True if the zip defined the test split."""
+    """Every batch of the zip, shrunk to 32x32, as train and test splits; True if the zip defined the test split.
+
+    No checksum is published, so the images are checked as they are read: a zip in DC-IGN's
+    layout whose faces are blank (one flat colour) is refused.
+    """
     members, own_split = _assign_splits(list_batches(zip_path))
     collected = {"train": ([], [], []), "test": ([], [], [])}
+    flat = FlatImageCount(zip_path, "DC-IGN's renders of faces", f"delete it and download {ZIP_NAME} again")
     with _open_zip(zip_path) as archive:
         for member in progress(members, desc="faces", unit="batch"):
             label = f"{zip_path}:{member.name}"
@@ -140,8 +146,10 @@ def read_dcign(zip_path) -> tuple[dict[str, Split], bool]:
             images = batch_images(obj, label)
             images_out, labels_out, positions_out = collected[member.split]
             images_out.append(np.stack([shrink(image) for image in images]))
+            flat.add(images_out[-1])
             labels_out.append(np.full(len(images), member.folder))
             positions_out.append(np.arange(len(images)))
+    flat.finish()
     splits = {}
     for name, (images, labels, positions) in collected.items():
         if not images:
