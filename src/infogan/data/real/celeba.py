@@ -11,11 +11,11 @@ both files by hand, because for many users that is the only route that works. Th
 attribute file's Drive id is not published, so it has no download address at all: it is
 placed by hand or served by a mirror ($INFOGAN_CELEBA_MIRRORS).
 
-Both files are held to their published checksums. A copy placed by hand whose checksum
-differs (repackaged by a mirror, line endings rewritten) is used only if its content reads
-as CelebA's, with a warning: the attribute list's format and image count, every attribute
-taking both values, and the zip's JPEG count; its images are then checked as they are
-converted, and a zip of blank (one-colour) images is refused, whatever its checksum.
+Both files are held to their published checksums, also when placed by hand: CelebA
+publishes no digest of its content, only of these files, so a repackaged copy (another zip,
+rewritten line endings) cannot be told from an edited one and is refused, naming the file.
+Beyond the checksums, the images are checked as they are converted (a zip of blank,
+one-colour images is refused) and every attribute must take both values.
 
 JPEGs are decoded straight from the zip, never extracted: nothing lands on disk but the
 HDF5 file, and a member name that tries to leave its folder is refused all the same
@@ -34,7 +34,6 @@ import http.client
 import io
 import urllib.request
 import zipfile
-from functools import partial
 from pathlib import Path, PurePosixPath
 
 import numpy as np
@@ -176,9 +175,8 @@ def manual_placement(files, raw_dir) -> str:
     return (
         f"To place CelebA by hand, put {listed} in {Path(raw_dir)}/ under exactly these names. Both are in the "
         f"Google Drive folders linked from {PROJECT_PAGE} (img_align_celeba.zip under Align&Cropped Images, "
-        "list_attr_celeba.txt under Anno); download them in a browser. A copy from Kaggle or another mirror whose "
-        "checksums differ is used only if it passes the content checks (the same JPEG count and attribute list "
-        "format, photographs rather than blank images; a CSV attribute list does not). "
+        "list_attr_celeba.txt under Anno); download them in a browser. Copies from Kaggle or other mirrors "
+        "work only if they match these checksums (a repackaged archive or a CSV attribute list does not). "
         f"Or set {MIRRORS_ENV} to comma-separated base URLs that serve both files by name. Then run the same "
         "command again."
     )
@@ -200,18 +198,15 @@ def _explained(exc: DownloadError, key, files, raw_dir) -> DownloadError:
     return type(exc)(f"CelebA: {what_happened}. {manual_placement(files, raw_dir)}")
 
 
-def fetch_files(files, raw_dir, *, expected_count=N_IMAGES, backoff_s=1.0) -> dict[str, Path]:
+def fetch_files(files, raw_dir, *, backoff_s=1.0) -> dict[str, Path]:
     """Fetch (or verify) the attribute list, then the zip; any failure says how to place them by hand.
 
     The small attribute file goes first, so a user who lacks it learns so before a 1.4 GB download.
-    A placed file whose checksum differs is used if its content check passes (with a warning).
     """
-    content_checks = {"attributes": check_attribute_file, "images": check_image_zip}
     paths = {}
     for key in ("attributes", "images"):
         try:
-            paths[key] = fetch(files[key], raw_dir, backoff_s=backoff_s,
-                               content_check=partial(content_checks[key], expected_count=expected_count))
+            paths[key] = fetch(files[key], raw_dir, backoff_s=backoff_s)
         except DownloadError as exc:
             raise _explained(exc, key, files, raw_dir) from exc
     return paths
@@ -264,14 +259,6 @@ def _check_attributes_vary(path, names, values, fix):
                                f"both -1 and 1; {fix}")
 
 
-def check_attribute_file(path, expected_count=N_IMAGES) -> str:
-    """The second opinion `fetch` asks for on a placed attribute list whose md5 differs (line
-    endings rewritten, say): it reads as CelebA's, with every attribute taking both values."""
-    read_attributes(path, expected_count)
-    return (f"content check passed ({expected_count:,} image lines of {N_ATTRIBUTES} attributes, "
-            "each attribute -1 for some images and 1 for others)")
-
-
 def _check_member_name(name, zip_path):
     """Refuse a member whose name would leave the folder it is read into (absolute, '..', a drive)."""
     parts = PurePosixPath(name.replace("\\", "/")).parts
@@ -319,28 +306,14 @@ def _decode(archive, info, zip_path) -> np.ndarray:
         raise DatasetFileError(f"{zip_path}: {info.filename} cannot be read ({exc}); delete the zip and fetch it again") from exc
 
 
-def _open_zip(zip_path, advice="") -> zipfile.ZipFile:
+def _open_zip(zip_path, files, raw_dir) -> zipfile.ZipFile:
     try:
         return zipfile.ZipFile(zip_path)
     except (zipfile.BadZipFile, OSError) as exc:
         raise DatasetFileError(
             f"{zip_path} is not a zip archive ({exc}): an HTML page or a partial download saved under the zip's "
-            f"name, or another file; delete it.{' ' + advice if advice else ''}"
+            f"name, or another file; delete it. " + manual_placement(files, raw_dir)
         ) from exc
-
-
-def check_image_zip(zip_path, expected_count=N_IMAGES) -> str:
-    """The second opinion `fetch` asks for on a placed zip whose checksum differs (repackaged by a
-    mirror): a zip of CelebA's number of JPEGs with safe names. Decoding 202,599 JPEGs here and
-    again in `read_images` would double the slowest step, so the images themselves are checked
-    as `read_images` converts them: a zip of blank JPEGs is refused there."""
-    with _open_zip(zip_path) as archive:
-        found = len(index_jpegs(archive, zip_path))
-    if found != expected_count:
-        raise DatasetFileError(f"{zip_path}: holds {found:,} JPEGs, CelebA has {expected_count:,}; "
-                               "place the published img_align_celeba.zip")
-    return (f"content check passed ({expected_count:,} JPEGs with safe names; each is checked for flat colour "
-            "as it is converted)")
 
 
 def read_images(zip_path, file_names, files=FILES, raw_dir=None) -> np.ndarray:
@@ -350,7 +323,7 @@ def read_images(zip_path, file_names, files=FILES, raw_dir=None) -> np.ndarray:
     them and the zip is refused (a blank imitation, not CelebA's photographs).
     """
     zip_path = Path(zip_path)
-    with _open_zip(zip_path, manual_placement(files, raw_dir or zip_path.parent)) as archive:
+    with _open_zip(zip_path, files, raw_dir or zip_path.parent) as archive:
         jpegs = index_jpegs(archive, zip_path)
         missing = [name for name in file_names if name not in jpegs]
         if missing or len(jpegs) != len(file_names):
@@ -380,7 +353,7 @@ def prepare(out_path, raw_dir, mirrors=None, *, files=None, expected_count=N_IMA
     bases = mirror_bases(mirrors)
     if bases:
         files = _with_mirrors(files, bases)
-    paths = fetch_files(files, raw_dir, expected_count=expected_count, backoff_s=backoff_s)
+    paths = fetch_files(files, raw_dir, backoff_s=backoff_s)
     names, file_names, attributes = read_attributes(paths["attributes"], expected_count)
     images = read_images(paths["images"], file_names, files, raw_dir)
     write_dataset(
