@@ -1,5 +1,12 @@
 """Shared fixtures: a real HTTP server on 127.0.0.1, so download code is tested without mocks;
-and `skip_or_fail`, the one way a test gives up on a check this machine cannot run."""
+and `skip_or_fail`, the one way a test gives up on a check this machine cannot run.
+
+The suite runs in parallel (pytest-xdist, `--dist loadfile`: each module on one worker, so
+its module fixtures are made once and its tests keep their order). Modules are handed out
+longest first, so that the end-to-end pipelines start at once and the quick modules fill the
+other worker meanwhile; every torch here uses one thread, so workers do not fight over the
+cores.
+"""
 
 import os
 import socket
@@ -10,7 +17,29 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
+
+# One thread per test process, and per process a test starts: the suite runs two workers on
+# two cores, and two torch processes with two threads each on two cores run slower than with
+# one each (OpenMP threads wait on each other).
+os.environ["OMP_NUM_THREADS"] = "1"
+torch.set_num_threads(1)
+
+# The modules that take minutes (tests/test_pipeline.py alone: half of the suite's wall time),
+# in the order xdist should start them; the rest follow in their usual order. xdist hands each
+# worker two modules at the start (the 1st and 3rd to one, the 2nd and 4th to the other), so
+# the pipeline's partner is the shortest of these.
+LONGEST_FIRST = ("test_pipeline.py", "test_real_mnist_pipeline.py", "test_gpu_check.py", "test_slurm.py",
+                 "test_end_to_end.py")
+
+
+def pytest_collection_modifyitems(items):
+    """Longest modules first (stable: each module's own tests keep their order)."""
+    def rank(item):
+        name = item.path.name
+        return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+    items.sort(key=rank)
 
 
 def skip_or_fail(reason):

@@ -18,7 +18,6 @@ import resource, sys, torch
 from infogan.allocator import keep_freed_memory
 from infogan.config import load_experiment
 from infogan.train import autocast_for, new_state, training_step
-torch.set_num_threads(1)
 applied = keep_freed_memory() if sys.argv[1] == "keep" else None
 config = load_experiment("mnist_infogan", overrides={"batch_size": 128, "speed": {"bf16_autocast": False}})
 state = new_state(config, 1, torch.device("cpu"))

@@ -13,7 +13,6 @@ from infogan import __version__
 from infogan.cli import main
 from infogan.train import bf16_available
 
-torch.set_num_threads(1)
 
 REPO = Path(__file__).resolve().parents[1]
 EXPERIMENTS = REPO / "src" / "infogan" / "configs" / "experiments.yaml"

@@ -24,7 +24,6 @@ from infogan.latent import LatentSpec
 from infogan.sweep import sweep_code
 from infogan.train import train
 
-torch.set_num_threads(1)
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "src" / "infogan" / "configs" / "experiments.yaml"
 

@@ -13,13 +13,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-import torch
 from conftest import skip_or_fail
 
 from infogan.cli import main
 from infogan.data.synthetic import synthetic_digits
-
-torch.set_num_threads(1)
 
 
 def mount_tmpfs(folder: Path, options: str):

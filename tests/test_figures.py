@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-import yaml
 from conftest import changed_yaml
 from PIL import Image
 
@@ -27,7 +26,6 @@ from infogan.latent import LatentSample
 from infogan.sweep import sweep_categories, sweep_code
 from infogan.train import train
 
-torch.set_num_threads(1)
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "infogan"
 EXPERIMENTS = SRC / "configs" / "experiments.yaml"

@@ -7,7 +7,6 @@ import torch
 
 from infogan.latent import HALF_LOG_2PI, LatentSample, LatentSpec
 
-torch.set_num_threads(1)
 
 MNIST = LatentSpec(noise_size=62, categorical=(10,), continuous=2)
 RELEASED = LatentSpec(noise_size=62, categorical=(10,), continuous=2, continuous_std="fixed")

@@ -7,7 +7,6 @@ from torch import nn
 from infogan.latent import LatentSpec
 from infogan.nets import ARCHITECTURES, OUTPUT_ACTIVATION, Discriminator, Generator, build_networks, output_range
 
-torch.set_num_threads(1)
 
 MNIST = LatentSpec(noise_size=62, categorical=(10,), continuous=2)
 RELEASED = LatentSpec(noise_size=62, categorical=(10,), continuous=2, continuous_std="fixed")

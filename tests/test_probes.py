@@ -13,7 +13,6 @@ from infogan.data.hdf5 import read_split
 from infogan.errors import InfoganError
 from infogan.probes import LABEL, correlation_ratio, load_probe, matched_label_share, sweep_scores, train_probe
 
-torch.set_num_threads(1)
 ROWS = 20
 
 

@@ -21,12 +21,15 @@ pytestmark = [
     pytest.mark.skipif(not (BIN / "snakemake").exists(), reason="snakemake not installed: pip install -e '.[pipeline]'"),
 ]
 
-# The paper's pipeline config with a few iterations: real MNIST, one seed of each model.
+# The paper's pipeline config with a few iterations: real MNIST, one seed of each model, and a
+# digit probe of a few steps (its 3,000 would be most of the test's time; the provenance
+# checked here does not depend on it).
 SHORT = {
     "runs": {"mnist_infogan": {"seeds": [1]}, "mnist_gan": {"seeds": [1]}},
     "iterations": 20,
     "train": {"device": "cpu", "threads": 1, "checkpoint_every": 10},
     "evaluate": {"samples": 500, "draws": 20, "device": "cpu", "threads": 1},
+    "probes": {"steps": 20, "device": "cpu", "threads": 1},
 }
 
 

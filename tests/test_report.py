@@ -31,7 +31,6 @@ from infogan.report.panels import q_readings, verdict
 from infogan.report.render import PAPER_CLAIMS, load_paper_claims
 from infogan.train import train
 
-torch.set_num_threads(1)
 
 REPO = Path(__file__).resolve().parents[1]
 EXPERIMENTS = REPO / "src" / "infogan" / "configs" / "experiments.yaml"

@@ -24,7 +24,6 @@ from infogan.config import config_from_dict, load_experiment
 from infogan.errors import CheckpointError, ConfigError, DatasetFileError, InfoganError, TrainingDiverged
 from infogan.train import EpochBatches, bf16_available, frozen, train
 
-torch.set_num_threads(1)
 
 REPO = Path(__file__).resolve().parents[1]
 EXPERIMENTS = REPO / "src" / "infogan" / "configs" / "experiments.yaml"

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import infogan
-from infogan.figures import CODE_FIGURES, load_figure_specs
+from infogan.figures.spec import CODE_FIGURES, load_figure_specs
 from infogan.config import load_experiment, run_overrides
 from infogan.data import REGISTRY, preparer
 from infogan.data.real.mnist import FILES as MNIST_FILES

@@ -13,31 +13,33 @@ One module per job, imports pointing one way (spec, frame -> grids, curves -> ju
 - `explorer`: each panel's code in fine steps, the frames of the report's sliders;
 - `mnist`: Figures 1 and 2; `codes`: Figures 3-6.
 
-Callers (the command line, the report, the workflow) use the names below.
+Callers (the command line, the report, the workflow) use the names below. They are loaded
+when first used (PEP 562), so that reading configs/figures.yaml (`spec`), as the Snakefile
+does for every DAG it builds, does not import torch, torchvision and seaborn.
 """
 
-from infogan.figures.codes import code_figure
-from infogan.figures.curves import metric_band, training_curves
-from infogan.figures.frame import data_uri, describe_sources, png_bytes
-from infogan.figures.mnist import figure1, figure2
-from infogan.figures.spec import (
-    CODE_FIGURES,
-    default_figures_file,
-    load_figure_specs,
-    load_figures,
-)
+import importlib
 
-__all__ = [
-    "CODE_FIGURES",
-    "code_figure",
-    "data_uri",
-    "default_figures_file",
-    "describe_sources",
-    "figure1",
-    "figure2",
-    "load_figure_specs",
-    "load_figures",
-    "metric_band",
-    "png_bytes",
-    "training_curves",
-]
+# name -> the module of this package that owns it
+_OWNERS = {
+    "CODE_FIGURES": "spec",
+    "code_figure": "codes",
+    "data_uri": "frame",
+    "default_figures_file": "spec",
+    "describe_sources": "frame",
+    "figure1": "mnist",
+    "figure2": "mnist",
+    "load_figure_specs": "spec",
+    "load_figures": "spec",
+    "metric_band": "curves",
+    "png_bytes": "frame",
+    "training_curves": "curves",
+}
+
+__all__ = sorted(_OWNERS)
+
+
+def __getattr__(name):
+    if name not in _OWNERS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_OWNERS[name]}"), name)
