@@ -5,7 +5,8 @@ import torch
 from torch import nn
 
 from infogan.latent import LatentSpec
-from infogan.nets import ARCHITECTURES, OUTPUT_ACTIVATION, Discriminator, Generator, build_networks, output_range
+from infogan.architectures import OUTPUT_ACTIVATION, output_range
+from infogan.nets import ARCHITECTURES, Discriminator, Generator, build_networks
 
 
 MNIST = LatentSpec(noise_size=62, categorical=(10,), continuous=2)

@@ -117,6 +117,8 @@ def test_demo_profile_makes_figures_and_report_all_marked_synthetic(project, dem
         if figure >= 2:  # every panel scored on its generated images by the data's factor probe
             assert sidecar["probe"]["path"].startswith("results/probes/synthetic_")
             assert set(sidecar["probe_scores"]) == set(sidecar["panels"])
+            # the test profile's `probes.rows` reaches the figure jobs (--probe-rows)
+            assert {scores["rows"] for scores in sidecar["probe_scores"].values()} == {10}, figure
             for key in sidecar["panels"]:
                 assert {"generated_score", "probe_accuracy"} <= set(sidecar["selected"][key]), (figure, key)
             # 20 iterations draw noise: no panel may be judged to track its factor

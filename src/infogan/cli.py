@@ -108,12 +108,13 @@ def cmd_figure(args):
         if not args.runs or not args.evaluations:
             raise InfoganError(f"figure {args.number} needs --runs and --evaluations (from `infogan evaluate`)")
         sidecar = figures.code_figure(args.number, args.runs, args.evaluations, args.out_dir, args.figures_file,
-                                      probe=args.probe)
+                                      probe=args.probe, probe_rows=args.probe_rows)
     else:
         if not args.infogan_evaluations or not args.gan_evaluations:
             raise InfoganError("figure 2 needs --infogan-evaluations and --gan-evaluations (from `infogan evaluate`)")
         sidecar = figures.figure2(args.infogan_runs, args.infogan_evaluations, args.gan_runs, args.gan_evaluations,
-                                  args.out_dir, figures_file=args.figures_file, probe=args.probe)
+                                  args.out_dir, figures_file=args.figures_file, probe=args.probe,
+                                  probe_rows=args.probe_rows)
     logging.info("wrote figure %d to %s (%s)", args.number, args.out_dir, sidecar["data"]["label"])
 
 
@@ -240,6 +241,9 @@ def build_parser():
     p.add_argument("--probe", type=Path, metavar="PROBE",
                    help="figures 2-6: the data's factor probe (`infogan probe`), to score each panel on its "
                         "generated images")
+    p.add_argument("--probe-rows", type=positive_int, metavar="N",
+                   help="figures 2-6: rows of each panel's sweep the probe scores (default: the figures file's "
+                        "probe_rows)")
     p.add_argument("--out-dir", type=Path, default=Path("paper_figures"), help="default: paper_figures")
     p.set_defaults(func=cmd_figure)
 

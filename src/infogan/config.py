@@ -22,7 +22,8 @@ import yaml
 from infogan import schemas
 from infogan.errors import ConfigError
 from infogan.latent import LatentSpec
-from infogan.nets import ARCHITECTURES, output_range
+from infogan.architectures import NAMES as ARCHITECTURE_NAMES
+from infogan.architectures import output_range
 
 DEFAULT_CONFIG_ENV = "INFOGAN_CONFIG"
 
@@ -232,7 +233,7 @@ def experiment_schema() -> dict:
     """configs/schemas/experiment.schema.yaml, with the known networks filled in from
     infogan.nets (which owns them)."""
     schema = copy.deepcopy(schemas.load_schema("experiment"))
-    schema["properties"]["network"]["enum"] = sorted(ARCHITECTURES)
+    schema["properties"]["network"]["enum"] = sorted(ARCHITECTURE_NAMES)
     return schema
 
 

@@ -12,11 +12,17 @@ sample, laid out as `[logits of each categorical code..., means of the continuou
 codes, log-stds of the continuous codes (only when the std is learned)]`.
 """
 
+from __future__ import annotations
+
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import torch
-import torch.nn.functional as F
+if TYPE_CHECKING:
+    import torch
+
+# torch is imported where a method computes, not here: an experiment config holds a
+# LatentSpec, and reading one (as the Snakefile does for every DAG it builds) needs no torch.
 
 CONTINUOUS_STD_CHOICES = ("learned", "fixed")
 NOISE_DISTRIBUTIONS = ("uniform", "normal")
@@ -70,6 +76,8 @@ class LatentSpec:
 
     def sample(self, batch_size, generator, device) -> LatentSample:
         """Draw noise and codes from their priors with the given torch.Generator."""
+        import torch
+
         if self.noise_distribution == "uniform":
             noise = torch.rand(batch_size, self.noise_size, generator=generator, device=device) * 2 - 1
         else:
@@ -82,6 +90,9 @@ class LatentSpec:
 
     def generator_input(self, sample: LatentSample) -> torch.Tensor:
         """Concatenate [z, one-hot of each categorical code, continuous codes]."""
+        import torch
+        import torch.nn.functional as F
+
         one_hots = [F.one_hot(sample.categorical[:, i], k).to(sample.noise.dtype) for i, k in enumerate(self.categorical)]
         return torch.cat([sample.noise, *one_hots, sample.continuous], dim=1)
 
@@ -103,6 +114,9 @@ class LatentSpec:
         Continuous: Gaussian log-likelihood of the true code plus the prior's entropy
         (ln 2 per Uniform(-1, 1) code). Either is a zero tensor when there are no such codes.
         """
+        import torch
+        import torch.nn.functional as F
+
         logits, means, log_stds = self.split_q_output(q_output.float())
         zero = q_output.new_zeros((), dtype=torch.float32)
         categorical = zero

@@ -18,6 +18,8 @@ head is a single linear layer on D's last hidden layer; elsewhere it is FC128-BN
 import torch
 from torch import nn
 
+from infogan.architectures import NAMES, OUTPUT_ACTIVATION
+
 
 def _init_weights(module, std):
     for layer in module.modules():
@@ -223,23 +225,15 @@ def chairs_networks(input_size, q_output_size, image_shape, leaky_slope):
     return generator, discriminator
 
 
+# The builders of infogan.architectures.NAMES, each with that module's output layer.
 ARCHITECTURES = {
     "mnist": mnist_networks,
     "svhn_celeba": svhn_celeba_networks,
     "faces": faces_networks,
     "chairs": chairs_networks,
 }
-# Each architecture's output layer as the paper's tables give it, and the range each output
-# layer draws images in, so that data can be scaled to match.
-OUTPUT_ACTIVATION = {"mnist": "sigmoid", "svhn_celeba": "tanh", "faces": "sigmoid", "chairs": "sigmoid"}
-ACTIVATION_RANGE = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}
+assert tuple(ARCHITECTURES) == NAMES, "infogan.architectures and infogan.nets name different architectures"
 ACTIVATION_LAYER = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh}
-
-
-def output_range(name, output=None) -> tuple[float, float]:
-    """The range of the images architecture `name`'s generator draws, with output layer `output`
-    (None: the architecture's own)."""
-    return ACTIVATION_RANGE[output or OUTPUT_ACTIVATION[name]]
 
 
 def build_networks(name, latent_spec, image_shape, leaky_slope, init_std, output=None):

@@ -33,6 +33,7 @@ CODE_FILES = {
     "train": [
         "train.py",
         "nets.py",
+        "architectures.py",
         "latent.py",
         "config.py",
         "checkpoint.py",
@@ -195,6 +196,12 @@ def figure_probe(number):
     """The factor probe of the data Figure `number` (2-6) shows: its `dataset` slot in the figures file."""
     slot = load_figure_specs(config["figures_file"])[int(number)].dataset
     return f"results/probes/{config['data'][slot]}.pt"
+
+
+def probe_rows_argument():
+    """`--probe-rows N` where config `probes.rows` sets it; else the figures file's probe_rows."""
+    rows = config["probes"].get("rows")
+    return f"--probe-rows {rows}" if rows else ""
 
 
 def code_figure_experiments(number):

@@ -40,11 +40,12 @@ rule figure2:
         "results/benchmarks/figures/figure2.tsv"
     params:
         out_dir=lambda wildcards, output: Path(output[0]).parent,
+        probe_rows=probe_rows_argument(),
         code=CODE["figures"],
     shell:
         "infogan figure 2 --infogan-runs {input.infogan} --infogan-evaluations {input.infogan_evaluations}"
         " --gan-runs {input.gan} --gan-evaluations {input.gan_evaluations} --probe {input.probe}"
-        " --figures-file {input.figures_file} --out-dir {params.out_dir} 2> {log}"
+        " {params.probe_rows} --figures-file {input.figures_file} --out-dir {params.out_dir} 2> {log}"
 
 
 rule code_figure:
@@ -70,10 +71,12 @@ rule code_figure:
         number="[3-6]",
     params:
         out_dir=lambda wildcards, output: Path(output[0]).parent,
+        probe_rows=probe_rows_argument(),
         code=CODE["figures"],
     shell:
         "infogan figure {wildcards.number} --runs {input.runs} --evaluations {input.evaluations}"
-        " --figures-file {input.figures_file} --probe {input.probe} --out-dir {params.out_dir} 2> {log}"
+        " --figures-file {input.figures_file} --probe {input.probe} {params.probe_rows}"
+        " --out-dir {params.out_dir} 2> {log}"
 
 
 rule l_i_curves:

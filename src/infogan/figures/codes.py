@@ -137,10 +137,11 @@ def panel_slider(panel: PanelSpec, choice: Choice, steps) -> explorer.Slider:
 
 
 def code_figure(number, run_paths, evaluation_paths, out_dir="paper_figures", figures_file=None,
-                draws=None, seed=None, device="cpu", probe=None):
+                draws=None, seed=None, device="cpu", probe=None, probe_rows=None):
     """Draw Figure `number` (3-6) from the given runs and their evaluations; returns its sidecar.
     `draws` and `seed` default to the figures file's grid settings. With `probe` (a factor probe
-    of the data), each panel is also scored on its generated images."""
+    of the data), each panel is also scored on its generated images, `probe_rows` rows of each
+    sweep (default: the figures file's)."""
     declared = load_figures(figures_file)
     figure_spec, device = declared.spec(number), torch.device(device)
     draws = declared.draws if draws is None else draws
@@ -171,7 +172,7 @@ def code_figure(number, run_paths, evaluation_paths, out_dir="paper_figures", fi
     probe, sidecar["probe"] = judge.load(probe, device)
     if probe is not None:
         sidecar["probe_scores"] = {panel.key: panel_scores(panel, choices[panel.key], probe, draws, seed,
-                                                           declared.probe_rows, device)
+                                                           probe_rows or declared.probe_rows, device)
                                    for panel in figure_spec.panels}
         for key, scores in sidecar["probe_scores"].items():
             sidecar["selected"][key].update(judge.headline(scores))

@@ -253,10 +253,11 @@ def figure2_sliders(spec, shown, steps):
 
 
 def figure2(infogan_runs, infogan_evaluations, gan_runs, gan_evaluations, out_dir="paper_figures",
-            draws=None, seed=None, device="cpu", figures_file=None, probe=None):
+            draws=None, seed=None, device="cpu", figures_file=None, probe=None, probe_rows=None):
     """Figure 2 as figures.yaml declares it: (a)-(d) the categorical code of InfoGAN and of the GAN, and
     the rotation and width codes. `draws` and `seed` default to the file's grid settings. With
-    `probe` (a factor probe of the data), each panel is also scored on its generated images."""
+    `probe` (a factor probe of the data), each panel is also scored on its generated images,
+    `probe_rows` rows of each sweep (default: the file's)."""
     declared = load_figures(figures_file)
     spec = declared.spec(2)
     draws = declared.draws if draws is None else draws
@@ -305,7 +306,8 @@ def figure2(infogan_runs, infogan_evaluations, gan_runs, gan_evaluations, out_di
     }
     probe, sidecar["probe"] = judge.load(probe, device)
     if probe is not None:
-        sidecar["probe_scores"] = figure2_scores(spec, shown, probe, draws, seed, declared.probe_rows, device)
+        sidecar["probe_scores"] = figure2_scores(spec, shown, probe, draws, seed, probe_rows or declared.probe_rows,
+                                                  device)
         for panel in spec.panels:  # per panel, beside the runs chosen per input
             sidecar["selected"][panel.key] = {**run_entry(*shown[panel.experiment]),
                                               **judge.headline(sidecar["probe_scores"][panel.key])}
