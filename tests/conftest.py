@@ -30,8 +30,8 @@ torch.set_num_threads(1)
 # in the order xdist should start them; the rest follow in their usual order. xdist hands each
 # worker two modules at the start (the 1st and 3rd to one, the 2nd and 4th to the other), so
 # the pipeline's partner is the shortest of these.
-LONGEST_FIRST = ("test_pipeline.py", "test_real_mnist_pipeline.py", "test_gpu_check.py", "test_slurm.py",
-                 "test_end_to_end.py")
+LONGEST_FIRST = ("test_pipeline.py", "test_real_mnist_pipeline.py", "test_end_to_end.py", "test_slurm.py",
+                 "test_gpu_check.py")
 
 
 def pytest_collection_modifyitems(items):

@@ -2,8 +2,8 @@
 
 One copy serves the whole module, and the tests build on each other in file order: a dry
 run of the paper profile, the test profile (the demo's DAG on synthetic digits, 20
-iterations) end to end, a second run that does nothing, a figure-code change that re-runs
-only figures and report, then `dvc repro` twice and after a parameter change, and
+iterations) end to end, a second run that does nothing, a figure-code change that Snakemake
+plans to answer with figures and report only, then `dvc repro` twice and after a parameter change, and
 `dvc push` / `dvc pull` into a fresh clone that Snakemake does not retrain.
 """
 
@@ -151,18 +151,19 @@ def test_second_run_does_nothing(project, demo_run):
     assert ran(result) == set()
 
 
-def test_changed_figure_code_reruns_only_figures_and_report(project, demo_run):
-    checkpoints = sorted((project / "results/runs").glob("*/*/final.pt"))
-    before = {path: path.stat().st_mtime_ns for path in checkpoints}
+def test_changed_figure_code_plans_only_figures_and_report(project, demo_run):
+    """Snakemake's plan after a change to the figure code: figures and report, no training.
+
+    Planned, not run: the figures and report are remade for real from trained runs, without
+    a training job, in the `dvc pull` test below. The change is then undone, and the plan is
+    empty again (the code is a parameter of each job, compared by content, not by time)."""
     figures = project / "src/infogan/figures/mnist.py"
-    figures.write_text(figures.read_text() + "\n# A change to the figure code.\n")
+    original = figures.read_text()
+    figures.write_text(original + "\n# A change to the figure code.\n")
     planned = snakemake(project, "-n", "--profile", TEST_PROFILE)
     assert ran(planned) == FIGURE_RULES | {"report"}
-    done = snakemake(project, "--profile", TEST_PROFILE)
-    assert ran(done) == FIGURE_RULES | {"report"}
-    assert {path: path.stat().st_mtime_ns for path in checkpoints} == before
+    figures.write_text(original)
     assert ran(snakemake(project, "-n", "--profile", TEST_PROFILE)) == set()
-    git(project, "commit", "-q", "-am", "figure code changed")
 
 
 def test_dvc_repro_round_trip(project, demo_run):
