@@ -81,6 +81,7 @@ def test_a_finished_run_gives_its_networks_measured_rate(tmp_path, write_tiny_da
     expected = flops_per_iteration(run.config) * 3 / run.info["train_seconds"]
     assert rate.flops_per_second == pytest.approx(expected)
     assert rate.runs == (str(run.path),)
+    assert rate.batch_sizes == (8,)  # a CPU's rate depends on the batch: it says which
 
 
 def test_a_resumed_run_is_timed_over_all_its_iterations(tmp_path, write_tiny_dataset):
@@ -118,6 +119,7 @@ def test_the_plan_command_prints_a_table_and_writes_json(tmp_path, write_tiny_da
     result = subprocess.run([str(Path(sys.executable).parent / "infogan"), "plan", "--runs", str(run.path / "final.pt"),
                              "--out", str(out)], capture_output=True, text=True, check=True)
     assert "chairs_rotation" in result.stdout and "wall time on N GPUs" in result.stdout
+    assert "at batch 8;" in result.stdout
     written = json.loads(out.read_text())
     assert written["jobs"] == len(pipeline_jobs(REPO_CONFIG))
     stated = yaml.safe_load(open(REPO_CONFIG))["planning"]

@@ -499,7 +499,8 @@ def test_the_plan_table_appears_with_its_assumptions(inputs, tmp_path):
     from infogan.planning import Rate, pipeline_jobs, plan
 
     jobs = [job for job in pipeline_jobs("config/pipeline.yaml") if job.config.name == "faces_azimuth"]
-    result = plan(jobs, {("faces", "cpu"): Rate("faces", "cpu", 5e10, ("r",))}, gpu_tflops=12.5, gpu_overhead_ms=3)
+    result = plan(jobs, {("faces", "cpu"): Rate("faces", "cpu", 5e10, ("r",), (32,))}, gpu_tflops=12.5,
+                  gpu_overhead_ms=3)
     result["pipeline_config"] = "config/pipeline.yaml"
     plan_file = tmp_path / "plan.json"
     plan_file.write_text(json.dumps(result))
@@ -509,6 +510,7 @@ def test_the_plan_table_appears_with_its_assumptions(inputs, tmp_path):
     html = inputs["out"].read_text(encoding="utf-8")
     assert "What the whole paper costs" in html and "faces_azimuth" in html
     assert "12.5 TFLOP/s sustained plus" in html and "estimate" in html
+    assert "faces on cpu: 50 GFLOP/s at batch 32" in html
     assert f"{result['cpu_hours']:.1f}" in html
 
 

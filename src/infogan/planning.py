@@ -97,12 +97,15 @@ def flops_per_iteration(config: ExperimentConfig) -> float:
 
 @dataclasses.dataclass(frozen=True)
 class Rate:
-    """Operations per second one network sustained on one kind of device, and from which runs."""
+    """Operations per second one network sustained on one kind of device, from which runs, and
+    at which batch sizes: a CPU sustains fewer operations per second on a small batch (the
+    demo's 32) than on the paper's 128, so a rate says what it was measured at."""
 
     network: str
     device: str
     flops_per_second: float
     runs: tuple[str, ...]
+    batch_sizes: tuple[int, ...] = ()
 
 
 def measured_rates(runs) -> dict[tuple[str, str], Rate]:
@@ -115,9 +118,11 @@ def measured_rates(runs) -> dict[tuple[str, str], Rate]:
             continue  # nothing timed to learn from
         flops = flops_per_iteration(config) * info["iterations"]
         key = (config.network, "cuda" if str(info["device"]).startswith("cuda") else "cpu")
-        seen_flops, seen_seconds, names = totals.get(key, (0.0, 0.0, ()))
-        totals[key] = (seen_flops + flops, seen_seconds + info["train_seconds"], (*names, str(run.path)))
-    return {key: Rate(key[0], key[1], flops / seconds, names) for key, (flops, seconds, names) in totals.items()}
+        seen_flops, seen_seconds, names, batches = totals.get(key, (0.0, 0.0, (), ()))
+        totals[key] = (seen_flops + flops, seen_seconds + info["train_seconds"], (*names, str(run.path)),
+                       tuple(sorted({*batches, config.batch_size})))
+    return {key: Rate(key[0], key[1], flops / seconds, names, batches)
+            for key, (flops, seconds, names, batches) in totals.items()}
 
 
 def gpu_check_rates(path) -> dict[tuple[str, str], Rate]:
@@ -192,6 +197,12 @@ def _pooled(rates, device):
     return sum(measured) / len(measured) if measured else None
 
 
+def _batches(rates, device) -> str:
+    """The batch sizes the `device` rates were measured at, e.g. '32' or '16/32' ('' if none)."""
+    return "/".join(str(b) for b in sorted({b for rate in rates if rate["device"] == device
+                                             for b in rate["batch_sizes"]}))
+
+
 def _hours(value) -> str:
     if value is None:
         return "n/a"
@@ -219,5 +230,7 @@ def format_plan(result: dict) -> str:
     lines += ["", f"wall time on N GPUs (longest job first): {spread}",
               f"'est': no run of that network trained on a GPU here; assumed {assumptions['gpu_tflops']:g} TFLOP/s "
               f"sustained + {assumptions['gpu_overhead_ms']:g} ms per iteration.",
-              "CPU rate: measured by this pipeline's runs of the same network (*: of other networks, pooled)."]
+              "CPU rate: measured by this pipeline's runs of the same network (*: of other networks, pooled)"
+              + (f", at batch {batches}; a smaller batch than a job's makes its CPU-hours an overestimate."
+                 if (batches := _batches(result["rates"], "cpu")) else ".")]
     return "\n".join(lines)
