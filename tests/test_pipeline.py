@@ -3,8 +3,8 @@
 One copy serves the whole module, and the tests build on each other in file order: a dry
 run of the paper profile, the test profile (the demo's DAG on synthetic digits, 20
 iterations) end to end, a second run that does nothing, a figure-code change that Snakemake
-plans to answer with figures and report only, then `dvc repro` twice and after a parameter change, and
-`dvc push` / `dvc pull` into a fresh clone that Snakemake does not retrain.
+plans to answer with figures and report only, then `dvc repro` twice and after a parameter
+change, and `dvc push` / `dvc pull` into a fresh clone that Snakemake does not retrain.
 """
 
 import ast
