@@ -26,7 +26,7 @@ import yaml
 os.environ["OMP_NUM_THREADS"] = "1"
 torch.set_num_threads(1)
 
-# The modules that take minutes (tests/test_pipeline.py alone: half of the suite's wall time),
+# The modules that take minutes (tests/test_pipeline.py alone: about 9 of the suite's 13 minutes),
 # in the order xdist should start them; the rest follow in their usual order. xdist hands each
 # worker two modules at the start (the 1st and 3rd to one, the 2nd and 4th to the other), so
 # the pipeline's partner is the shortest of these.

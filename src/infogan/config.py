@@ -231,7 +231,7 @@ def _merge(base, changes):
 
 def experiment_schema() -> dict:
     """configs/schemas/experiment.schema.yaml, with the known networks filled in from
-    infogan.nets (which owns them)."""
+    infogan.architectures (which owns their names)."""
     schema = copy.deepcopy(schemas.load_schema("experiment"))
     schema["properties"]["network"]["enum"] = sorted(ARCHITECTURE_NAMES)
     return schema
