@@ -110,7 +110,7 @@ def chairs(device, data, work, deadline, tiny) -> dict:
     seconds = max(0.0, deadline - time.monotonic())
     iterations = max(1, int(0.8 * seconds * probe["iterations_per_second"]))
     if tiny:
-        iterations = min(iterations, 10)
+        iterations = min(iterations, 4)
     config = load_experiment("chairs_rotation", overrides={"batch_size": batch, "iterations": iterations})
     start = time.monotonic()
     train(config, data, work / "chairs", seed=1, checkpoint_every=max(iterations, 1), log_every=max(1, iterations // 50),

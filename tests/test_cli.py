@@ -190,6 +190,11 @@ def test_prepare_a_stand_in_to_order_and_refuse_sizes_for_real_data(capsys, tmp_
     assert status == 1
     assert_one_error_line(err, "prepare", "--train-images", "'mnist' has a fixed size")
     assert not (tmp_path / "m.h5").exists()
+    status, _, err = run_main(capsys, "prepare", "synthetic_cartoon_faces", "--out", tmp_path / "f.h5",
+                              "--test-images", "16")
+    assert status == 1
+    assert_one_error_line(err, "prepare", "--test-images", "'synthetic_cartoon_faces' has no test split")
+    assert not (tmp_path / "f.h5").exists()
 
 
 def test_evaluate_without_a_finished_run(capsys, data, tmp_path):

@@ -107,6 +107,18 @@ def test_image_grid_keeps_colour():
     assert grids.image_grid(torch.rand(10, 5, 3, 8, 8)).shape == (5 * 9 - 1, 10 * 9 - 1, 3)
 
 
+@pytest.mark.parametrize("channels, pad", [(1, 1), (3, 1), (1, 0), (3, 2)])
+def test_image_grid_is_torchvisions_grid_without_its_border(channels, pad):
+    from torchvision.utils import make_grid
+
+    columns = torch.rand(4, 3, channels, 6, 7)  # 4 columns x 3 rows
+    row_major = columns.transpose(0, 1).reshape(12, channels, 6, 7)
+    theirs = make_grid(row_major, nrow=4, padding=pad, pad_value=0.25)
+    theirs = theirs[:, pad:theirs.shape[1] - pad, pad:theirs.shape[2] - pad].permute(1, 2, 0).numpy()
+    ours = grids.image_grid(columns, pad=pad, pad_value=0.25)
+    np.testing.assert_array_equal(ours, theirs[..., 0] if channels == 1 else theirs)
+
+
 def test_metric_band_spans_seeds_at_common_iterations():
     def fake(seed, values):
         return rundir.Run(Path(f"seed{seed}"), {"seed": seed}, None,

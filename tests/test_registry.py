@@ -20,13 +20,16 @@ def test_every_dataset_has_a_prepare_function_and_each_stand_in_replaces_a_real_
         assert entry.module.startswith("infogan.data.real." if entry.real else "infogan.data.synthetic.")
 
 
-def test_every_stand_in_takes_the_sizes_the_cli_passes():
-    """`infogan prepare NAME --train-images N --test-images N` passes n_train and n_test by keyword."""
+def test_every_stand_in_takes_the_sizes_of_the_splits_the_registry_names():
+    """`infogan prepare NAME --train-images N --test-images N` and the workflow size the splits
+    the registry names (without importing the stand-in); prepare() takes n_<split> for each."""
     for entry in REGISTRY.values():
+        accepted = inspect.signature(preparer(entry.name)).parameters
+        sized = {name.removeprefix("n_") for name in accepted if name in ("n_train", "n_test")}
+        assert sized == set(entry.splits), entry.name
         if not entry.real:
-            accepted = inspect.signature(preparer(entry.name)).parameters
-            assert {"raw_dir", "seed", "n_train"} <= accepted.keys(), entry.name
-            assert ("n_test" in accepted) == (entry.name != "synthetic_cartoon_faces"), entry.name  # CelebA has no test split
+            assert {"raw_dir", "seed"} <= accepted.keys() and "train" in entry.splits, entry.name
+    assert REGISTRY["synthetic_cartoon_faces"].splits == ("train",)  # like CelebA: no test split
 
 
 def test_an_unknown_dataset_is_refused_with_the_known_ones():

@@ -1,11 +1,14 @@
 """Behavioural tests of the synthetic digits: layout, reproducibility, and that each style
 factor changes the drawing the way its name says, while the digit stays MNIST-like."""
 
+import inspect
+
 import numpy as np
 import pytest
 import torch
 
 from infogan.data.hdf5 import read_info, read_split
+from infogan.data.real import mnist
 from infogan.data.synthetic.synthetic_digits import FACTOR_NAMES, FACTOR_RANGES, prepare, render
 
 DIGITS = torch.arange(10)
@@ -47,6 +50,13 @@ def test_file_layout_shapes_and_dtypes(small_file):
         assert split.images.max() == 255 and split.images.min() == 0
         grey = (split.images > 0) & (split.images < 255)
         assert grey.sum() > 0.3 * (split.images > 0).sum(), "edges should be anti-aliased"
+
+
+def test_by_default_the_splits_are_as_large_as_mnists():
+    """The stand-in replaces MNIST: by default it has MNIST's 60,000 + 10,000 images (the
+    suite's files are smaller; this is what a user's `infogan prepare synthetic_digits` makes)."""
+    defaults = {name: p.default for name, p in inspect.signature(prepare).parameters.items()}
+    assert {"train": defaults["n_train"], "test": defaults["n_test"]} == mnist.SPLIT_SIZES
 
 
 def test_factors_lie_in_their_declared_ranges(small_file):

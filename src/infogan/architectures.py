@@ -17,3 +17,16 @@ def output_range(name, output=None) -> tuple[float, float]:
     """The range of the images architecture `name`'s generator draws, with output layer `output`
     (None: the architecture's own)."""
     return ACTIVATION_RANGE[output or OUTPUT_ACTIVATION[name]]
+
+
+# Networks whose images are single digits, ink on black: slant and width from image moments
+# mean something there (Figure 2's rotation and width), not on faces, chairs or colour crops.
+DIGIT_NETWORKS = ("mnist",)
+
+
+def sweeps_continuous_codes(config) -> bool:
+    """Whether `infogan evaluate` sweeps the continuous codes of a run of experiment `config`
+    (an infogan.config.ExperimentConfig), measuring slant and width: only there does its
+    `--draws` count, and only there does the workflow pass it, so that a change to
+    `evaluate.draws` re-runs just the evaluations it changes."""
+    return bool(config.latent.continuous) and config.network in DIGIT_NETWORKS

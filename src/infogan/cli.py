@@ -5,7 +5,6 @@ stderr naming the file or key at fault; nothing half-written is left behind.
 """
 
 import argparse
-import inspect
 import json
 import logging
 import sys
@@ -60,20 +59,17 @@ def _experiment(args, extra=None):
 
 
 def cmd_prepare(args):
-    from infogan.data import preparer
+    from infogan.data import dataset, preparer
 
     raw_dir = args.raw_dir or Path("data/raw") / args.dataset
-    prepare = preparer(args.dataset)
-    sizes = {"n_train": args.train_images, "n_test": args.test_images}
-    sizes = {name: value for name, value in sizes.items() if value is not None}
-    accepted = inspect.signature(prepare).parameters
-    refused = [name for name in sizes if name not in accepted]
+    entry = dataset(args.dataset)
+    sizes = {split: n for split, n in (("train", args.train_images), ("test", args.test_images)) if n is not None}
+    refused = [split for split in sizes if split not in entry.splits]
     if refused:
-        options = {"n_train": "--train-images", "n_test": "--test-images"}
-        why = ("has a fixed size (only the synthetic stand-ins are generated to order)" if not accepted.keys() & options
+        why = ("has a fixed size (only the synthetic stand-ins are generated to order)" if entry.real
                else "has no test split")
-        raise InfoganError(f"{' and '.join(options[n] for n in refused)}: dataset {args.dataset!r} {why}")
-    prepare(args.out, raw_dir, **sizes)
+        raise InfoganError(f"{' and '.join(f'--{split}-images' for split in refused)}: dataset {args.dataset!r} {why}")
+    preparer(args.dataset)(args.out, raw_dir, **{f"n_{split}": n for split, n in sizes.items()})
     logging.info("wrote %s", args.out)
 
 

@@ -37,6 +37,7 @@ from scipy.optimize import linear_sum_assignment
 from scipy.stats import spearmanr
 
 from infogan import checkpoint
+from infogan.architectures import sweeps_continuous_codes
 from infogan.atomic import write_json
 from infogan.data.hdf5 import Split, read_info, read_split
 from infogan.disentanglement import code_readings, score
@@ -47,9 +48,6 @@ from infogan.train import resolve_device, to_network_range
 
 SWEEP_VALUES = np.linspace(-2.0, 2.0, 10)
 ROLES = ("rotation", "width")
-# Networks whose images are single digits, ink on black: slant and width from image moments
-# mean something there (Figure 2's rotation and width), not on faces, chairs or colour crops.
-DIGIT_NETWORKS = ("mnist",)
 # The defaults of `infogan evaluate` (the pipeline's configs state their own): enough that
 # the estimates' noise stays below 0.01.
 SAMPLES = 10_000  # generated images for the L_I estimate
@@ -195,7 +193,7 @@ def evaluate(run_dir, data_path, out_path, device="auto", seed=0, samples=SAMPLE
         accuracy, matching, confusion = match_categories(predicted, test.labels, spec.categorical[0])
         result.update(categorical_accuracy=accuracy, categorical_matching=matching, categorical_confusion=confusion)
     result["mutual_information"] = estimate_mutual_information(generator, discriminator, spec, device, samples, seed)
-    if spec.continuous and config.network in DIGIT_NETWORKS:
+    if sweeps_continuous_codes(config):
         codes, roles = describe_continuous_codes(generator, config, device, draws, seed)
         result.update(continuous_codes=codes, roles=roles)
     truth = true_factors(test)

@@ -2,7 +2,6 @@
 
 import functools
 import hashlib
-import inspect
 import json
 import shlex
 import sys
@@ -10,8 +9,9 @@ from pathlib import Path
 
 import infogan
 from infogan.figures.spec import CODE_FIGURES, load_figure_specs
+from infogan.architectures import sweeps_continuous_codes
 from infogan.config import load_experiment, run_overrides
-from infogan.data import REGISTRY, preparer
+from infogan.data import REGISTRY
 from infogan.data.real.mnist import FILES as MNIST_FILES
 
 # Jobs call the `infogan` command of the environment Snakemake itself runs in, also when
@@ -39,7 +39,7 @@ CODE_FILES = {
         "checkpoint.py",
         "data/hdf5.py",
     ],
-    "evaluate": ["evaluate.py", "disentanglement.py"],
+    "evaluate": ["evaluate.py", "disentanglement.py", "architectures.py"],
     "probes": ["probes.py"],
     "figures": ["figures/*.py", "probes.py"],
     "report": ["report/*.py", "report/*.j2", "report/*.yaml", "planning.py"],
@@ -186,6 +186,14 @@ def experiment_settings(name):
     return load_experiment(name, config["experiments_file"], experiment_overrides(name))
 
 
+def draws_argument(experiment):
+    """`--draws N` (config `evaluate.draws`) for the runs whose evaluation sweeps continuous
+    codes; nothing for the others, which a change to it then leaves alone."""
+    if not sweeps_continuous_codes(experiment_settings(experiment)):
+        return ""
+    return f"--draws {config['evaluate']['draws']}"
+
+
 def code_figures():
     """Figures 3-6 as described in config `figures_file`: {number: FigureSpec}."""
     specs = load_figure_specs(config["figures_file"])
@@ -211,12 +219,11 @@ def code_figure_experiments(number):
 def synthetic_size_arguments(dataset):
     """`--train-images/--test-images` for a synthetic stand-in when config `synthetic_images` sets
     them, for the splits the stand-in has (some have no test split)."""
-    accepted = inspect.signature(preparer(dataset)).parameters
     sizes = config["synthetic_images"]
     return " ".join(
         f"--{split}-images {sizes[split]}"
-        for split in ("train", "test")
-        if sizes[split] and f"n_{split}" in accepted
+        for split in REGISTRY[dataset].splits
+        if sizes[split]
     )
 
 

@@ -16,12 +16,12 @@ rule evaluate:
     params:
         run_dir=lambda wildcards: run_dir(wildcards.experiment, wildcards.seed),
         samples=config["evaluate"]["samples"],
-        draws=config["evaluate"]["draws"],
+        draws=lambda wildcards: draws_argument(wildcards.experiment),
         device=config["evaluate"]["device"],
         code=CODE["evaluate"],
     shell:
         "infogan evaluate {params.run_dir} --data {input.data} --out {output}"
-        " --samples {params.samples} --draws {params.draws} --device {params.device} 2> {log}"
+        " --samples {params.samples} {params.draws} --device {params.device} 2> {log}"
 
 
 rule evaluations:

@@ -20,6 +20,10 @@ class Dataset:
     title: str  # the paper's name for it, or for a stand-in the paper's dataset it replaces
     module: str  # holds `prepare(out_path, raw_dir, ...)`
     drawing: str = ""  # a stand-in: what it draws; "" for real data
+    # A stand-in's splits, each generated to the size asked for (`prepare(..., n_train=,
+    # n_test=)`, `infogan prepare --train-images/--test-images`). Kept here, not read from the
+    # signature, so that the workflow can size them without importing torch.
+    splits: tuple[str, ...] = ()
 
     @property
     def real(self) -> bool:
@@ -37,11 +41,16 @@ REGISTRY = {dataset.name: dataset for dataset in (
     Dataset("celeba", "CelebA", "infogan.data.real.celeba"),
     Dataset("chairs", "3D Chairs", "infogan.data.real.chairs"),
     Dataset("faces", "3D Faces", "infogan.data.real.faces"),
-    Dataset("synthetic_digits", "MNIST", "infogan.data.synthetic.synthetic_digits", "digits rendered from a font"),
-    Dataset("synthetic_house_numbers", "SVHN", "infogan.data.synthetic.synthetic_house_numbers", "rendered house numbers"),
-    Dataset("synthetic_cartoon_faces", "CelebA", "infogan.data.synthetic.synthetic_cartoon_faces", "cartoon faces"),
-    Dataset("synthetic_chairs", "3D Chairs", "infogan.data.synthetic.synthetic_chairs", "procedural 3D chairs"),
-    Dataset("synthetic_heads", "3D Faces", "infogan.data.synthetic.synthetic_heads", "procedural 3D heads"),
+    Dataset("synthetic_digits", "MNIST", "infogan.data.synthetic.synthetic_digits", "digits rendered from a font",
+            ("train", "test")),
+    Dataset("synthetic_house_numbers", "SVHN", "infogan.data.synthetic.synthetic_house_numbers", "rendered house numbers",
+            ("train", "test")),
+    Dataset("synthetic_cartoon_faces", "CelebA", "infogan.data.synthetic.synthetic_cartoon_faces", "cartoon faces",
+            ("train",)),  # like CelebA, which has no test split
+    Dataset("synthetic_chairs", "3D Chairs", "infogan.data.synthetic.synthetic_chairs", "procedural 3D chairs",
+            ("train", "test")),
+    Dataset("synthetic_heads", "3D Faces", "infogan.data.synthetic.synthetic_heads", "procedural 3D heads",
+            ("train", "test")),
 )}
 
 

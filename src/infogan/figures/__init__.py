@@ -15,7 +15,7 @@ One module per job, imports pointing one way (spec, frame -> grids, curves -> ju
 
 Callers (the command line, the report, the workflow) use the names below. They are loaded
 when first used (PEP 562), so that reading configs/figures.yaml (`spec`), as the Snakefile
-does for every DAG it builds, does not import torch, torchvision and seaborn.
+does for every DAG it builds, does not import torch and seaborn.
 """
 
 import importlib
