@@ -4,8 +4,8 @@ and `skip_or_fail`, the one way a test gives up on a check this machine cannot r
 The suite runs in parallel (pytest-xdist, `--dist loadfile`: each module on one worker, so
 its module fixtures are made once and its tests keep their order). Modules are handed out
 longest first, so that the end-to-end pipelines start at once and the quick modules fill the
-other worker meanwhile; every torch here uses one thread, so workers do not fight over the
-cores.
+other workers meanwhile. There is one worker more than cores (`pytest_xdist_auto_num_workers`
+below), and every torch here uses one thread.
 """
 
 import os
@@ -20,18 +20,27 @@ import pytest
 import torch
 import yaml
 
-# One thread per test process, and per process a test starts: the suite runs two workers on
-# two cores, and two torch processes with two threads each on two cores run slower than with
-# one each (OpenMP threads wait on each other).
+# One thread per test process, and per process a test starts: the suite runs more workers than
+# cores, and torch processes with two threads each sharing two cores run slower than with one
+# each (OpenMP threads wait on each other).
 os.environ["OMP_NUM_THREADS"] = "1"
 torch.set_num_threads(1)
 
-# The modules that take minutes (tests/test_pipeline.py alone: about 9 of the suite's 13 minutes),
-# in the order xdist should start them; the rest follow in their usual order. xdist hands each
-# worker two modules at the start (the 1st and 3rd to one, the 2nd and 4th to the other), so
-# the pipeline's partner is the shortest of these.
+# The modules that take minutes (tests/test_pipeline.py alone: most of the suite's 9-10 minutes),
+# in the order xdist should start them; the rest follow in their usual order.
 LONGEST_FIRST = ("test_pipeline.py", "test_real_mnist_pipeline.py", "test_end_to_end.py", "test_slurm.py",
                  "test_gpu_check.py")
+
+
+def pytest_xdist_auto_num_workers(config):
+    """`-n auto` (pyproject.toml): one worker more than this process may use cores. The long
+    modules wait part of the time (SLURM's polling, Snakemake's and DVC's steps with one job
+    left, downloads from the local server); a third worker on two cores fills those waits
+    (measured: 9 min 34 s against 10 min 22 s with two). PYTEST_XDIST_AUTO_NUM_WORKERS,
+    xdist's own setting, still decides where it is set."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None  # xdist's own hook reads it
+    return len(os.sched_getaffinity(0)) + 1
 
 
 def pytest_collection_modifyitems(items):

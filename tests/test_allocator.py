@@ -11,7 +11,7 @@ import torch
 
 from infogan import checkpoint
 
-# Training steps of the MNIST networks (batch 128, one thread), counting the page faults
+# Training steps of the MNIST networks (batch 32, one thread), counting the page faults
 # of five steps after five of warm-up (the kept heap reaches its size within them).
 STEPS = """
 import resource, sys, torch
@@ -19,10 +19,10 @@ from infogan.allocator import keep_freed_memory
 from infogan.config import load_experiment
 from infogan.train import autocast_for, new_state, training_step
 applied = keep_freed_memory() if sys.argv[1] == "keep" else None
-config = load_experiment("mnist_infogan", overrides={"batch_size": 128, "speed": {"bf16_autocast": False}})
+config = load_experiment("mnist_infogan", overrides={"batch_size": 32, "speed": {"bf16_autocast": False}})
 state = new_state(config, 1, torch.device("cpu"))
 autocast, _ = autocast_for(config, torch.device("cpu"))
-real = torch.rand(128, 1, 28, 28)
+real = torch.rand(32, 1, 28, 28)
 for _ in range(5):
     training_step(state, config, real, autocast)
 before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
