@@ -36,8 +36,9 @@ def pytest_xdist_auto_num_workers(config):
     """`-n auto` (pyproject.toml): one worker more than this process may use cores. The long
     modules wait part of the time (SLURM's polling, Snakemake's and DVC's steps with one job
     left, downloads from the local server); a third worker on two cores fills those waits
-    (measured: 9 min 34 s against 10 min 22 s with two). PYTEST_XDIST_AUTO_NUM_WORKERS,
-    xdist's own setting, still decides where it is set."""
+    (measured twice: 9 min 34 s and 11 min 42 s, against 10 min 22 s and 12 min 1 s with two;
+    docs/testing.md). PYTEST_XDIST_AUTO_NUM_WORKERS, xdist's own setting, still decides
+    where it is set."""
     if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
         return None  # xdist's own hook reads it
     return len(os.sched_getaffinity(0)) + 1
