@@ -26,10 +26,10 @@ def test_every_stand_in_takes_the_sizes_of_the_splits_the_registry_names():
     for entry in REGISTRY.values():
         accepted = inspect.signature(preparer(entry.name)).parameters
         sized = {name.removeprefix("n_") for name in accepted if name in ("n_train", "n_test")}
-        assert sized == set(entry.splits), entry.name
+        assert sized == set(entry.sized_splits), entry.name
         if not entry.real:
-            assert {"raw_dir", "seed"} <= accepted.keys() and "train" in entry.splits, entry.name
-    assert REGISTRY["synthetic_cartoon_faces"].splits == ("train",)  # like CelebA: no test split
+            assert {"raw_dir", "seed"} <= accepted.keys() and "train" in entry.sized_splits, entry.name
+    assert REGISTRY["synthetic_cartoon_faces"].sized_splits == ("train",)  # like CelebA: no test split
 
 
 def test_an_unknown_dataset_is_refused_with_the_known_ones():

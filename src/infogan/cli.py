@@ -64,7 +64,7 @@ def cmd_prepare(args):
     raw_dir = args.raw_dir or Path("data/raw") / args.dataset
     entry = dataset(args.dataset)
     sizes = {split: n for split, n in (("train", args.train_images), ("test", args.test_images)) if n is not None}
-    refused = [split for split in sizes if split not in entry.splits]
+    refused = [split for split in sizes if split not in entry.sized_splits]
     if refused:
         why = ("has a fixed size (only the synthetic stand-ins are generated to order)" if entry.real
                else "has no test split")

@@ -222,7 +222,7 @@ def synthetic_size_arguments(dataset):
     sizes = config["synthetic_images"]
     return " ".join(
         f"--{split}-images {sizes[split]}"
-        for split in REGISTRY[dataset].splits
+        for split in REGISTRY[dataset].sized_splits
         if sizes[split]
     )
 

@@ -20,10 +20,10 @@ class Dataset:
     title: str  # the paper's name for it, or for a stand-in the paper's dataset it replaces
     module: str  # holds `prepare(out_path, raw_dir, ...)`
     drawing: str = ""  # a stand-in: what it draws; "" for real data
-    # A stand-in's splits, each generated to the size asked for (`prepare(..., n_train=,
-    # n_test=)`, `infogan prepare --train-images/--test-images`). Kept here, not read from the
-    # signature, so that the workflow can size them without importing torch.
-    splits: tuple[str, ...] = ()
+    # The splits a stand-in generates to the size asked for (`prepare(..., n_train=, n_test=)`,
+    # `infogan prepare --train-images/--test-images`); none for real data. Kept here, not read
+    # from the signature, so that the workflow can size them without importing torch.
+    sized_splits: tuple[str, ...] = ()
 
     @property
     def real(self) -> bool:
