@@ -26,7 +26,7 @@ import yaml
 os.environ["OMP_NUM_THREADS"] = "1"
 torch.set_num_threads(1)
 
-# The modules that take minutes (tests/test_pipeline.py alone: most of the suite's 9-10 minutes),
+# The modules that take minutes (tests/test_pipeline.py alone: most of the suite's 10-13 minutes),
 # in the order xdist should start them; the rest follow in their usual order.
 LONGEST_FIRST = ("test_pipeline.py", "test_real_mnist_pipeline.py", "test_end_to_end.py", "test_slurm.py",
                  "test_gpu_check.py")
