@@ -240,9 +240,17 @@ def test_run_directory_files(uninterrupted, data):
     assert payload["fingerprint"] == config.fingerprint()
     assert payload["data"]["source"] == "synthetic"
     assert "opt_generator" not in payload and "rng" not in payload  # final.pt holds no resumable state
+    rng_before = torch.get_rng_state()
     loaded_config, generator, discriminator, _ = checkpoint.load_trained(run_dir)
     assert loaded_config == config
     assert not generator.training and not discriminator.training
+    # every weight and buffer is the saved one, in CPU memory; loading draws no random numbers
+    # (the networks are built uninitialised: an initialisation would be overwritten anyway)
+    for network, name in ((generator, "generator"), (discriminator, "discriminator")):
+        state = network.state_dict()
+        assert state.keys() == payload[name].keys()
+        assert all(t.device.type == "cpu" and torch.equal(t, payload[name][k]) for k, t in state.items())
+    assert torch.equal(torch.get_rng_state(), rng_before)
 
 
 def test_finished_run_is_not_trained_again(uninterrupted, data):

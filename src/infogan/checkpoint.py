@@ -77,13 +77,18 @@ def load_trained(run_dir, device="cpu"):
         config = config_from_dict(payload["config"])
     except (KeyError, ConfigError) as exc:
         raise CheckpointError(f"{path}: its saved config is unusable ({exc})") from None
-    generator, discriminator = build_networks(
-        config.network, config.latent, config.image_shape, config.leaky_relu_slope, config.init_std,
-        config.generator_output,
-    )
+    # Built on the meta device, uninitialised, then given empty memory: every weight is read
+    # from the file just below, so a random initialisation (half a second for the chairs
+    # networks, paid by each figure panel and each evaluation) would only be thrown away.
+    with torch.device("meta"):
+        generator, discriminator = build_networks(
+            config.network, config.latent, config.image_shape, config.leaky_relu_slope, config.init_std,
+            config.generator_output, initialise=False,
+        )
+    generator, discriminator = generator.to_empty(device=device), discriminator.to_empty(device=device)
     try:
         generator.load_state_dict(payload["generator"])
         discriminator.load_state_dict(payload["discriminator"])
     except (KeyError, RuntimeError) as exc:
         raise CheckpointError(f"{path}: weights do not fit the {config.network!r} networks ({exc})".splitlines()[0]) from None
-    return config, generator.to(device).eval(), discriminator.to(device).eval(), payload
+    return config, generator.eval(), discriminator.eval(), payload

@@ -236,14 +236,17 @@ assert tuple(ARCHITECTURES) == NAMES, "infogan.architectures and infogan.nets na
 ACTIVATION_LAYER = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh}
 
 
-def build_networks(name, latent_spec, image_shape, leaky_slope, init_std, output=None):
+def build_networks(name, latent_spec, image_shape, leaky_slope, init_std, output=None, initialise=True):
     """Build (generator, discriminator) for architecture `name`, initialised as the authors did.
-    `output` ("sigmoid" or "tanh") replaces the generator's output layer; None keeps the paper's."""
+    `output` ("sigmoid" or "tanh") replaces the generator's output layer; None keeps the paper's.
+    `initialise=False` skips the authors' initialisation, for networks whose every weight is
+    loaded next (`infogan.checkpoint.load_trained`)."""
     generator, discriminator = ARCHITECTURES[name](
         latent_spec.generator_input_size, latent_spec.q_output_size, image_shape, leaky_slope
     )
     if output is not None and output != OUTPUT_ACTIVATION[name]:
         generator.deconv[-1] = ACTIVATION_LAYER[output]()
-    _init_weights(generator, init_std)
-    _init_weights(discriminator, init_std)
+    if initialise:
+        _init_weights(generator, init_std)
+        _init_weights(discriminator, init_std)
     return generator, discriminator
