@@ -516,6 +516,14 @@ def test_the_finiteness_check_sees_optimizer_state(data):
     parameter = next(state.generator.parameters())
     state.opt_generator.state[parameter] = {"exp_avg": torch.tensor([0.0, float("inf")])}
     assert non_finite_tensors(state) == ["generator optimizer state 0.exp_avg"]
+    # finite values whose sum overflows are finite; a NaN among them is not
+    state.opt_generator.state[parameter] = {"exp_avg": torch.tensor([3e38, 3e38])}
+    assert non_finite_tensors(state) == []
+    state.opt_generator.state[parameter] = {"exp_avg": torch.tensor([3e38, 3e38, float("nan")])}
+    assert non_finite_tensors(state) == ["generator optimizer state 0.exp_avg"]
+    with torch.no_grad():
+        next(state.discriminator.parameters())[0] = float("-inf")
+    assert non_finite_tensors(state)[0].startswith("discriminator.")
 
 
 # --- checkpoints that do not belong -----------------------------------------------------------
