@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from infogan.disentanglement import code_readings, discretise, entropy, mutual_information, score
+from infogan.disentanglement import code_readings, discretise, entropy, mutual_information, rank_correlation, score
 from infogan.latent import LatentSpec
 
 
@@ -23,6 +23,26 @@ def test_entropy_and_mutual_information_of_known_distributions():
     independent = (np.arange(4000) // 4) % 2  # independent of uniform4 by construction
     assert mutual_information(uniform4, independent) == pytest.approx(0.0, abs=1e-12)
     assert mutual_information(uniform4, uniform4 % 2) == pytest.approx(math.log(2))
+
+
+def test_rank_correlation_is_scipys_spearman_rho():
+    from scipy.stats import spearmanr
+
+    rng = np.random.default_rng(0)
+    continuous = rng.normal(size=500)
+    samples = [
+        (continuous, continuous**3),  # monotone: 1
+        (continuous, -continuous),  # -1
+        (continuous, rng.normal(size=500)),  # unrelated
+        (np.repeat(np.linspace(-2, 2, 5), 100), continuous + np.repeat(np.arange(5), 100)),  # ties, as a sweep has
+        (rng.integers(0, 4, 300), rng.integers(0, 3, 300)),  # ties on both sides
+    ]
+    for a, b in samples:
+        assert rank_correlation(a, b) == pytest.approx(spearmanr(a, b).statistic, abs=1e-12)
+    assert math.isnan(rank_correlation(np.ones(10), np.arange(10)))  # a constant sample ranks nothing
+    assert math.isnan(rank_correlation([0.0, 1.0, float("nan")], [0.0, 1.0, 2.0]))
+    with pytest.raises(ValueError, match="different lengths"):
+        rank_correlation([1, 2], [1, 2, 3])
 
 
 def test_code_readings_name_each_code_in_spec_order():

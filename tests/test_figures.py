@@ -7,6 +7,8 @@ import json
 import math
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -412,3 +414,14 @@ def test_only_the_figures_the_report_and_the_command_line_import_the_figure_pack
             if any(name == "infogan.figures" or name.startswith("infogan.figures.") for name in names):
                 importers.add(path.relative_to(SRC).parts[0])
     assert importers <= {"figures", "report", "cli.py"}, importers
+
+
+def test_the_grid_figures_evaluation_and_probes_load_no_seaborn_pandas_or_scipy_stats():
+    """Figures 2-6, `infogan evaluate` and `infogan probe` are short pipeline jobs, each its own
+    process: seaborn (with the pandas and scipy.stats it loads) would add about 1.4 CPU-s to
+    each, for a style and one statistic. Only Figure 1 and the report's curves plot with seaborn."""
+    heavy = ("seaborn", "pandas", "scipy.stats")
+    loaded = subprocess.run([sys.executable, "-c", "import sys, infogan.figures.mnist, infogan.figures.codes, "
+                             "infogan.evaluate, infogan.probes; print(' '.join(sorted(sys.modules)))"],
+                            capture_output=True, text=True, check=True).stdout.split()
+    assert not [name for name in heavy if name in loaded]

@@ -34,13 +34,12 @@ import logging
 import numpy as np
 import torch
 from scipy.optimize import linear_sum_assignment
-from scipy.stats import spearmanr
 
 from infogan import checkpoint
 from infogan.architectures import sweeps_continuous_codes
 from infogan.atomic import write_json
 from infogan.data.hdf5 import Split, read_info, read_split
-from infogan.disentanglement import code_readings, score
+from infogan.disentanglement import code_readings, rank_correlation, score
 from infogan.errors import DatasetFileError
 from infogan.rundir import read_metrics
 from infogan.sweep import sweep_code
@@ -106,7 +105,7 @@ def describe_continuous_codes(generator, config, device, draws=500, seed=0):
             per_value = measure.reshape(len(SWEEP_VALUES), draws).mean(axis=1)
             entry[name] = {
                 "slope": float(np.polyfit(SWEEP_VALUES, per_value, 1)[0]),
-                "spearman": float(spearmanr(code_values, measure).statistic),
+                "spearman": rank_correlation(code_values, measure),
                 "mean_at_values": [float(v) for v in per_value],
             }
         codes.append(entry)

@@ -36,11 +36,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from scipy.stats import spearmanr
 from torch import nn
 
 from infogan.atomic import atomic_path, write_json
 from infogan.data.hdf5 import read_info, read_split
+from infogan.disentanglement import rank_correlation
 from infogan.errors import DatasetFileError, InfoganError
 from infogan.progress import progress
 
@@ -174,7 +174,7 @@ def held_out_quality(probe, held_out) -> dict[str, float]:
     if probe.classes:
         quality[LABEL] = float((readings[LABEL] == labels).mean())
     for j, name in enumerate(probe.factors):
-        rho = spearmanr(readings[name], factors[:, j]).statistic
+        rho = rank_correlation(readings[name], factors[:, j])
         quality[name] = 0.0 if math.isnan(rho) else float(rho)
     return quality
 
@@ -243,7 +243,7 @@ def sweep_scores(probe: Probe, columns, code_kind, factor, values=None) -> dict:
 
     if code_kind == "continuous" and factor != LABEL:
         grid = readings[factor].reshape(n_columns, n_rows)
-        rhos = [spearmanr(values, grid[:, row]).statistic for row in range(n_rows)]
+        rhos = [rank_correlation(values, grid[:, row]) for row in range(n_rows)]
         rhos = [r for r in rhos if not math.isnan(r)]
         follows = (abs(float(np.mean(rhos))) if rhos else 0.0) * reach(factor)
         measure = "|mean over rows of Spearman rho between the code's value and the probe's reading| x reach"

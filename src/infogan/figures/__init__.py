@@ -8,10 +8,10 @@ One module per job, imports pointing one way (spec, frame -> grids, curves -> ju
 - `frame`: what every figure shares: the data-source stamp, PNG/PDF output, how a
   sidecar names a run;
 - `grids`: code sweeps drawn as grids of images (Figures 2-6);
-- `curves`: line plots of training logs (Figure 1's band, the report's curves);
+- `curves`: line plots of training logs (Figure 1, the report's curves);
 - `judge`: scores each panel on its generated images with the data's factor probe;
 - `explorer`: each panel's code in fine steps, the frames of the report's sliders;
-- `mnist`: Figures 1 and 2; `codes`: Figures 3-6.
+- `mnist`: Figure 2; `codes`: Figures 3-6.
 
 Callers (the command line, the report, the workflow) use the names below. They are loaded
 when first used (PEP 562), so that reading configs/figures.yaml (`spec`), as the Snakefile
@@ -27,7 +27,7 @@ _OWNERS = {
     "data_uri": "frame",
     "default_figures_file": "spec",
     "describe_sources": "frame",
-    "figure1": "mnist",
+    "figure1": "curves",
     "figure2": "mnist",
     "load_figure_specs": "spec",
     "load_figures": "spec",

@@ -1,41 +1,29 @@
-"""The paper's MNIST figures, drawn from run directories and evaluation JSONs only.
+"""The paper's Figure 2, the MNIST grids, drawn from run directories and evaluation JSONs only.
 
-`infogan figure 1` and `infogan figure 2` each write, into one output directory,
-`figure<N>.png`, `figure<N>.pdf` and a sidecar `figure<N>.json` that records what the
-figure was made from (run directories, evaluation files, seeds, the data source, the rule
-that picked the run shown), so that the report can show its provenance. What each figure
-shows is declared in configs/figures.yaml (infogan.figures.spec); this module draws it.
+`infogan figure 2` writes, into one output directory, `figure2.png`, `figure2.pdf` and a
+sidecar `figure2.json` that records what the figure was made from (run directories,
+evaluation files, seeds, the data source, the rule that picked the run shown), so that the
+report can show its provenance. What it shows is declared in configs/figures.yaml
+(infogan.figures.spec); this module draws it. (Figure 1, a line plot of the training logs,
+is drawn by infogan.figures.curves.)
 
-- Figure 1: L_I of the categorical code against iteration 0-`last_iteration` for InfoGAN
-  and for the GAN baseline (Q trained, no L_I term for G), with the ceiling H(c) = ln 10.
-  Several seeds are drawn as their mean with a min-max band (infogan.figures.curves).
-- Figure 2: four grids, each panel from its declared experiment's run picked by
-  `best_categorical_accuracy`: (a) the categorical code on InfoGAN, columns in digit order
-  0..9 by the evaluation's category-to-digit matching; (b) the same on the GAN baseline;
-  (c), (d) the continuous codes the evaluation names rotation and width, swept over the
-  declared range (-2 to 2; trained on [-1, 1]). Each row is one draw of the noise and the
-  other codes; the draws are seeded, and the same draws are used in every panel.
+Four grids, each panel from its declared experiment's run picked by
+`best_categorical_accuracy`: (a) the categorical code on InfoGAN, columns in digit order
+0..9 by the evaluation's category-to-digit matching; (b) the same on the GAN baseline;
+(c), (d) the continuous codes the evaluation names rotation and width, swept over the
+declared range (-2 to 2; trained on [-1, 1]). Each row is one draw of the noise and the
+other codes; the draws are seeded, and the same draws are used in every panel.
 """
 
 import math
 from pathlib import Path
 
-import seaborn as sns
 import torch
-from matplotlib.figure import Figure
 
 from infogan import checkpoint
 from infogan.atomic import write_json
 from infogan.errors import InfoganError
-from infogan.figures.curves import SPREAD, plot_band
-from infogan.figures.frame import (
-    describe_pairs,
-    describe_sources,
-    frame_figure,
-    pairs_by_experiment,
-    run_entry,
-    save_figure,
-)
+from infogan.figures.frame import describe_pairs, pairs_by_experiment, run_entry
 from infogan.figures.grids import (
     SWEEP_STEPS,
     Panel,
@@ -52,56 +40,7 @@ from infogan.sweep import sweep_categories, sweep_code
 
 SELECTION_RULE = ("the run whose evaluation has the highest categorical_accuracy "
                   "(ties: the lowest seed), as the paper shows its best run")  # figures.yaml: best_categorical_accuracy
-INK = {"infogan": "#1f5fa8", "gan": "#c8551e"}
 MEASURE_OF_ROLE = {"rotation": "slant", "width": "width"}  # what the evaluation measured to name each role
-
-
-# --- Figure 1 -----------------------------------------------------------------------------
-
-
-def _categorical_codes(runs):
-    """The categorical codes' sizes, which must be the same for every run of a figure."""
-    codes = {run.config.latent.categorical for run in runs}
-    if len(codes) != 1:
-        raise InfoganError(f"runs with different categorical codes in one figure: {sorted(codes)}")
-    return codes.pop()
-
-
-def figure1(infogan_runs, gan_runs, out_dir="paper_figures", figures_file=None):
-    """Figure 1: L_I (categorical) over the first iterations, InfoGAN against the GAN baseline."""
-    last_iteration = load_figures(figures_file).figure1_last_iteration
-    infogan, gan = [load_run(p) for p in infogan_runs], [load_run(p) for p in gan_runs]
-    if not infogan or not gan:
-        raise InfoganError("figure 1 needs at least one InfoGAN run and one GAN baseline run")
-    codes = _categorical_codes(infogan + gan)
-    entropy = sum(math.log(k) for k in codes)
-    data = describe_sources((r.info["data"]["dataset"], r.source) for r in infogan + gan)
-    with sns.axes_style("whitegrid"), sns.plotting_context("paper"):
-        fig = Figure(figsize=(6.0, 4.2), layout="constrained")
-        frame_figure(fig, f"Figure 1: $L_I$ during training (band: {SPREAD})", data)
-        ax = fig.add_subplot()
-        plot_band(ax, infogan, "mi_categorical", "InfoGAN", INK["infogan"], last_iteration)
-        plot_band(ax, gan, "mi_categorical", "GAN (Q trained, no $L_I$ for G)", INK["gan"], last_iteration)
-        ax.axhline(entropy, color="#444444", ls="--", lw=1.0,
-                   label=f"H(c) = {' + '.join(f'ln {k}' for k in codes)} = {entropy:.3f}")
-        ax.set(xlim=(0, last_iteration), xlabel="iteration", ylabel="$L_I$ (categorical code, nats)")
-        ax.set_ylim(top=entropy + 0.3)
-        ax.legend(loc="center right", fontsize=8)
-        files = save_figure(fig, out_dir, "figure1")
-    sidecar = {
-        "figure": 1,
-        "files": files,
-        "data": data,
-        "inputs": {"infogan": [run_entry(r) for r in infogan], "gan": [run_entry(r) for r in gan]},
-        "spread": SPREAD if max(len(infogan), len(gan)) > 1 else "one seed per curve: no band",
-        "last_iteration": last_iteration,
-        "categorical_entropy": entropy,
-        "caption": (f"L_I of the categorical code, as logged during training (mean over each logging "
-                    f"interval), for InfoGAN ({len(infogan)} seed(s)) and the GAN baseline ({len(gan)} seed(s)); "
-                    f"curves are the mean over seeds, the band the {SPREAD}; dashed: H(c). {data['label']}."),
-    }
-    write_json(Path(out_dir) / "figure1.json", sidecar)
-    return sidecar
 
 
 # --- Figure 2: choosing the runs ----------------------------------------------------------
