@@ -40,8 +40,8 @@ CODE_FILES = {
         "data/hdf5.py",
     ],
     "evaluate": ["evaluate.py", "disentanglement.py", "architectures.py"],
-    "probes": ["probes.py"],
-    "figures": ["figures/*.py", "probes.py"],
+    "probes": ["probes.py", "disentanglement.py"],
+    "figures": ["figures/*.py", "probes.py", "disentanglement.py"],
     "report": ["report/*.py", "report/*.j2", "report/*.yaml", "planning.py"],
 }
 
