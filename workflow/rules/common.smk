@@ -39,9 +39,9 @@ CODE_FILES = {
         "checkpoint.py",
         "data/hdf5.py",
     ],
-    "evaluate": ["evaluate.py", "disentanglement.py", "architectures.py"],
+    "evaluate": ["evaluate.py", "disentanglement.py", "architectures.py", "sweep.py"],
     "probes": ["probes.py", "disentanglement.py"],
-    "figures": ["figures/*.py", "probes.py", "disentanglement.py"],
+    "figures": ["figures/*.py", "probes.py", "disentanglement.py", "sweep.py"],
     "report": ["report/*.py", "report/*.j2", "report/*.yaml", "planning.py"],
 }
 
