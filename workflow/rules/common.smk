@@ -194,15 +194,25 @@ def draws_argument(experiment):
     return f"--draws {config['evaluate']['draws']}"
 
 
+@functools.cache
+def figure_specs():
+    """Figures 2-6 as described in config `figures_file`, read once per Snakemake run (the
+    rules ask for them job by job)."""
+    return load_figure_specs(config["figures_file"])
+
+
 def code_figures():
     """Figures 3-6 as described in config `figures_file`: {number: FigureSpec}."""
-    specs = load_figure_specs(config["figures_file"])
-    return {number: spec for number, spec in specs.items() if number in CODE_FIGURES}
+    return {
+        number: spec
+        for number, spec in figure_specs().items()
+        if number in CODE_FIGURES
+    }
 
 
 def figure_probe(number):
     """The factor probe of the data Figure `number` (2-6) shows: its `dataset` slot in the figures file."""
-    slot = load_figure_specs(config["figures_file"])[int(number)].dataset
+    slot = figure_specs()[int(number)].dataset
     return f"results/probes/{config['data'][slot]}.pt"
 
 
@@ -243,7 +253,7 @@ def check_config():
                     f"config figures.{figure}.{role}: {experiment!r} is not among the runs "
                     f"(config runs has {sorted(config['runs'])})"
                 )
-    figure2 = load_figure_specs(config["figures_file"])[2]
+    figure2 = figure_specs()[2]
     passed = set(config["figures"]["figure2"].values())
     if not set(figure2.experiments) <= passed:
         raise ValueError(
